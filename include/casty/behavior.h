@@ -1,0 +1,144 @@
+/* Behaviors: what an actor does with its next message.
+ *
+ * A behavior is a closure struct passed by value: a function plus a copy of
+ * the environment it captured, stored inline. A handler receives that
+ * environment as `const` and returns the behavior for the next message, so
+ * state changes by returning a new environment, never by writing the old one.
+ * The inline capacity is CASTY_ENV_CAPACITY bytes (the meson option
+ * env_capacity); capturing more is a compile-time error, never a hidden
+ * allocation. */
+#ifndef CASTY_BEHAVIOR_H
+#define CASTY_BEHAVIOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "casty/config.h"
+#include "casty/ref.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct casty_ctx casty_ctx_t;
+
+/* A message as the handler sees it. `payload` is the runtime's copy, valid
+ * until the handler returns; it is aligned for any type of up to 16 bytes'
+ * alignment, so a handler may cast it to its message struct. */
+typedef struct casty_msg {
+    uint32_t type;       /* the tag given to casty_tell */
+    uint32_t size;       /* bytes at payload */
+    const void *payload; /* NULL when size is 0 */
+} casty_msg_t;
+
+typedef struct casty_behavior casty_behavior_t;
+
+/* Handles one message; returns the next behavior. Runs on a worker thread,
+ * never on two threads at once for one actor. */
+typedef casty_behavior_t (*casty_receive_fn)(casty_ctx_t *ctx, const casty_msg_t *msg,
+                                             const void *env);
+
+/* Runs once when the actor starts, before its first message; returns the
+ * behavior that handles messages. */
+typedef casty_behavior_t (*casty_setup_fn)(casty_ctx_t *ctx, const void *env);
+
+typedef enum casty_behavior_kind {
+    CASTY_BEHAVIOR_SAME = 0,  /* keep the current behavior, no copy */
+    CASTY_BEHAVIOR_RECEIVE,   /* handle messages with fn.receive */
+    CASTY_BEHAVIOR_SETUP,     /* run fn.setup at start */
+    CASTY_BEHAVIOR_STOPPED,   /* stop the actor (children first) */
+    CASTY_BEHAVIOR_UNHANDLED, /* this message was not understood: count it, keep the behavior */
+    CASTY_BEHAVIOR_IGNORE,    /* drop this and every later message */
+} casty_behavior_kind_t;
+
+struct casty_behavior {
+    uint32_t kind;     /* a casty_behavior_kind_t */
+    uint32_t env_size; /* bytes of env in use */
+    union {
+        casty_receive_fn receive;
+        casty_setup_fn setup;
+    } fn;
+    _Alignas(16) unsigned char env[CASTY_ENV_CAPACITY];
+};
+
+/* Evaluates to 0, and fails to compile when `env` does not fit inline. */
+#define CASTY__ENV_FITS(env)                                                                       \
+    (0 * sizeof(struct {                                                                           \
+         int casty__unused;                                                                        \
+         _Static_assert(sizeof(env) <= CASTY_ENV_CAPACITY,                                         \
+                        "behavior environment exceeds CASTY_ENV_CAPACITY (meson -Denv_capacity)"); \
+     }))
+
+static inline casty_behavior_t casty__behavior_make(casty_behavior_kind_t kind, const void *env,
+                                                    size_t size)
+{
+    casty_behavior_t b;
+    b.kind = (uint32_t)kind;
+    b.env_size = (uint32_t)size;
+    b.fn.receive = NULL;
+    if (size > 0) {
+        memcpy(b.env, env, size);
+    }
+    return b;
+}
+
+static inline casty_behavior_t casty__receive(casty_receive_fn fn, const void *env, size_t size)
+{
+    casty_behavior_t b = casty__behavior_make(CASTY_BEHAVIOR_RECEIVE, env, size);
+    b.fn.receive = fn;
+    return b;
+}
+
+static inline casty_behavior_t casty__setup(casty_setup_fn fn, const void *env, size_t size)
+{
+    casty_behavior_t b = casty__behavior_make(CASTY_BEHAVIOR_SETUP, env, size);
+    b.fn.setup = fn;
+    return b;
+}
+
+/* casty_receive(fn, env): a behavior that handles messages with `fn`, over a
+ * copy of `env` (an lvalue: a variable or a struct member). */
+#define casty_receive(fn, env) casty__receive((fn), &(env), sizeof(env) + CASTY__ENV_FITS(env))
+
+/* casty_receive_stateless(fn): a behavior with no captured environment;
+ * `fn` gets env == a pointer to zero bytes, which it must not read. */
+#define casty_receive_stateless(fn) casty__receive((fn), NULL, 0)
+
+/* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts. */
+#define casty_setup(fn, env) casty__setup((fn), &(env), sizeof(env) + CASTY__ENV_FITS(env))
+
+/* casty_setup_stateless(fn): casty_setup with no environment. */
+#define casty_setup_stateless(fn) casty__setup((fn), NULL, 0)
+
+/* Keep the current behavior and its environment. */
+static inline casty_behavior_t casty_same(void)
+{
+    return casty__behavior_make(CASTY_BEHAVIOR_SAME, NULL, 0);
+}
+
+/* Stop the actor: its children stop first, then the messages left in its
+ * mailbox become dead letters. */
+static inline casty_behavior_t casty_stopped(void)
+{
+    return casty__behavior_make(CASTY_BEHAVIOR_STOPPED, NULL, 0);
+}
+
+/* The message was not understood: it is counted in the system's `unhandled`
+ * statistic, and the behavior stays as it was. */
+static inline casty_behavior_t casty_unhandled(void)
+{
+    return casty__behavior_make(CASTY_BEHAVIOR_UNHANDLED, NULL, 0);
+}
+
+/* Drop this and every later message; the actor lives on until stopped. */
+static inline casty_behavior_t casty_ignore(void)
+{
+    return casty__behavior_make(CASTY_BEHAVIOR_IGNORE, NULL, 0);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,15 @@
+/* Casty for C: actors whose handlers return their next behavior, run by a
+ * work-stealing pool of threads. Include this header for the whole API. */
+#ifndef CASTY_H
+#define CASTY_H
+
+#include "casty/ask.h"
+#include "casty/behavior.h"
+#include "casty/breaker.h"
+#include "casty/config.h"
+#include "casty/context.h"
+#include "casty/error.h"
+#include "casty/ref.h"
+#include "casty/system.h"
+
+#endif

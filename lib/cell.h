@@ -1,0 +1,89 @@
+/* Cells: what a ref points at. Every cell starts with casty__cell_t (mailbox,
+ * incarnation, system, kind); an actor cell adds the behavior, the family
+ * links and its name, a promise cell (the reply address of an ask) adds the
+ * word its asker sleeps on.
+ *
+ * Cells are type-stable: they are carved from slabs that live as long as the
+ * system, and recycled, never freed, while it runs. A ref is (cell, gen); an
+ * actor's stop increments `gen`, so a stale ref fails the check in tell, and
+ * a tell that passed the check just before the stop leaves an envelope whose
+ * `gen` the next incarnation recognises as not its own (a dead letter). The
+ * slab memory itself stays valid, so no tell ever touches freed memory. */
+#ifndef CASTY_LIB_CELL_H
+#define CASTY_LIB_CELL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "casty/behavior.h"
+#include "casty/system.h"
+#include "injector.h"
+#include "mailbox.h"
+#include <stddef.h>
+
+typedef enum casty__cell_kind {
+    CASTY__CELL_ACTOR,
+    CASTY__CELL_PROMISE,
+} casty__cell_kind_t;
+
+struct casty__cell {
+    casty__mailbox_t mailbox;
+    _Atomic uint64_t gen; /* current incarnation; bumped at each stop */
+    casty_system_t *system;
+    uint32_t kind; /* a casty__cell_kind_t, fixed for the cell's life */
+};
+typedef struct casty__cell casty__cell_t;
+
+typedef enum casty__actor_state {
+    CASTY__ACTOR_NEW,      /* spawned, setup not yet run */
+    CASTY__ACTOR_RUNNING,  /* handling messages */
+    CASTY__ACTOR_STOPPING, /* waiting for its children to stop */
+    CASTY__ACTOR_DEAD,     /* stopped; the cell goes back to the pool */
+} casty__actor_state_t;
+
+/* Reserved message types the runtime sends itself. */
+#define CASTY__SIG_STOP CASTY_TYPE_RESERVED                  /* wakes an actor asked to stop */
+#define CASTY__SIG_CHILD_STOPPED (CASTY_TYPE_RESERVED + 1u) /* payload: the child's cell */
+
+typedef struct casty__actor casty__actor_t;
+
+struct casty__actor {
+    casty__cell_t cell;
+    /* Written by other threads: a stop request names the incarnation it
+     * means, so a request that arrives after a recycle is ignored. */
+    _Atomic uint64_t stop_gen;
+    casty__runnable_t runnable; /* link in the injector */
+
+    /* Owner only: the thread running the actor. */
+    casty_behavior_t behavior;
+    uint32_t state; /* a casty__actor_state_t */
+    uint32_t children;
+    casty__actor_t *parent; /* NULL for a top-level actor */
+    uint64_t parent_gen;
+    casty__actor_t *first_child;
+    casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
+    casty__actor_t *prev_sibling;
+    char *path;        /* "/a/b" when every ancestor is named, else just the name; NULL if anonymous */
+    const char *name;  /* the last component of path */
+    bool registered;   /* path is in the system's name registry */
+    casty__actor_t *free_next; /* link in the cell pool while free */
+    casty__envelope_t stub;    /* the mailbox's first consumed envelope */
+};
+
+typedef struct casty__promise casty__promise_t;
+
+struct casty__promise {
+    casty__cell_t cell;
+    /* 0 while the asker waits awake, 1 once a reply is queued, 2 while the
+     * asker sleeps on it (futex). */
+    _Atomic uint32_t ready;
+    casty__promise_t *free_next;
+    casty__promise_t *all_next;
+    casty__envelope_t stub;
+};
+
+#define CASTY__ACTOR_OF_RUNNABLE(r)                                                                \
+    ((casty__actor_t *)((char *)(r) - offsetof(casty__actor_t, runnable)))
+
+#endif

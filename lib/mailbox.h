@@ -1,0 +1,111 @@
+/* The actor mailbox: an intrusive, unbounded, lock-free queue of envelopes
+ * with many producers and one consumer, which also records whether its actor
+ * is scheduled.
+ *
+ * Producers: any thread, through casty__mailbox_push. A push is one atomic
+ * exchange on `head` plus one release store linking the previous envelope.
+ * Consumer: the thread running the actor (exactly one at a time, handed over
+ * through the run queues), through casty__mailbox_pop and
+ * casty__mailbox_mark_empty.
+ *
+ * The low bit of `head` is set while the actor is idle: not scheduled and
+ * nothing queued. The push that clears it (it finds the bit set in the value
+ * it exchanged) is the one that must schedule the actor, so however many
+ * senders race, exactly one schedules it. The consumer sets the bit again
+ * only by a compare-and-swap that fails if any push happened since it looked.
+ *
+ * Orderings: the exchange is acq_rel so that the producer that wins the
+ * wake-up sees everything the last run of the actor wrote before its
+ * mark_empty (release CAS), and hands it on through the run queue. The link
+ * store is release and the consumer's load of `next` is acquire, so the
+ * consumer sees the payload written before the push.
+ *
+ * Reclamation: the queue always holds one consumed envelope, `tail` (first
+ * the cell's embedded stub). Pop returns the next envelope, which becomes the
+ * new `tail`, and hands back the old one for the caller to free: no producer
+ * can still write to it, since its `next` was already set. */
+#ifndef CASTY_LIB_MAILBOX_H
+#define CASTY_LIB_MAILBOX_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* An envelope is this header followed by its payload; the header's size
+ * keeps the payload 16-byte aligned. */
+typedef struct casty__envelope {
+    _Atomic(struct casty__envelope *) next;
+    uint64_t gen;  /* the incarnation of the receiver the sender meant */
+    uint32_t type; /* the message tag */
+    uint32_t size; /* bytes of payload */
+    uint64_t reserved;
+} casty__envelope_t;
+
+_Static_assert(sizeof(casty__envelope_t) % 16 == 0, "payload must stay 16-byte aligned");
+
+static inline unsigned char *casty__envelope_payload(casty__envelope_t *env)
+{
+    return (unsigned char *)(env + 1);
+}
+
+typedef struct casty__mailbox {
+    _Atomic uintptr_t head;  /* last pushed envelope | idle bit; producers */
+    casty__envelope_t *tail; /* last consumed envelope; consumer only */
+} casty__mailbox_t;
+
+#define CASTY__MAILBOX_IDLE ((uintptr_t)1)
+
+/* Initialises an empty mailbox around `stub`, marked scheduled: the spawner
+ * schedules the new actor itself. */
+static inline void casty__mailbox_init(casty__mailbox_t *mb, casty__envelope_t *stub)
+{
+    atomic_init(&stub->next, NULL);
+    atomic_init(&mb->head, (uintptr_t)stub);
+    mb->tail = stub;
+}
+
+/* Appends `env`. Returns true when the mailbox was idle, so the caller must
+ * schedule the actor. Any thread. */
+static inline bool casty__mailbox_push(casty__mailbox_t *mb, casty__envelope_t *env)
+{
+    atomic_store_explicit(&env->next, NULL, memory_order_relaxed);
+    uintptr_t prev = atomic_exchange_explicit(&mb->head, (uintptr_t)env, memory_order_acq_rel);
+    casty__envelope_t *last = (casty__envelope_t *)(prev & ~CASTY__MAILBOX_IDLE);
+    atomic_store_explicit(&last->next, env, memory_order_release);
+    return (prev & CASTY__MAILBOX_IDLE) != 0;
+}
+
+/* Takes the oldest envelope, or NULL when none is fully linked yet. On
+ * success *consumed is the previous tail, which the caller now owns. The
+ * returned envelope stays valid until the next pop. Consumer only. */
+static inline casty__envelope_t *casty__mailbox_pop(casty__mailbox_t *mb,
+                                                    casty__envelope_t **consumed)
+{
+    casty__envelope_t *tail = mb->tail;
+    casty__envelope_t *next = atomic_load_explicit(&tail->next, memory_order_acquire);
+    if (next == NULL) {
+        return NULL;
+    }
+    mb->tail = next;
+    *consumed = tail;
+    return next;
+}
+
+/* Marks the mailbox idle if nothing was pushed since the last pop (true
+ * also when it was idle already); returns false, leaving it scheduled, if
+ * something was. Consumer only. */
+static inline bool casty__mailbox_mark_empty(casty__mailbox_t *mb)
+{
+    uintptr_t tail = (uintptr_t)mb->tail;
+    uintptr_t head = atomic_load_explicit(&mb->head, memory_order_relaxed);
+    if (head == (tail | CASTY__MAILBOX_IDLE)) {
+        return true;
+    }
+    if (head != tail) {
+        return false;
+    }
+    return atomic_compare_exchange_strong_explicit(&mb->head, &tail, tail | CASTY__MAILBOX_IDLE,
+                                                   memory_order_release, memory_order_relaxed);
+}
+
+#endif

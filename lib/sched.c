@@ -1,0 +1,254 @@
+/* The scheduler: N workers, each with a work-stealing run queue and a LIFO
+ * slot, the system's injector for work from outside, and parking.
+ *
+ * Where a runnable actor goes:
+ *  - woken by a send from a worker: that worker's LIFO slot, so that a
+ *    request and its answer run back to back on one core; the actor it
+ *    displaces goes to the worker's queue. A worker runs at most
+ *    NEXT_STREAK_MAX actors in a row from its slot before it serves its
+ *    queue, so two actors chatting cannot starve the rest.
+ *  - yielding after a full batch, or newly spawned on a worker: the back of
+ *    that worker's queue (FIFO: everyone queued before it runs first).
+ *  - from any other thread: the injector.
+ * A worker looks in its slot, its queue, the injector (first, every
+ * INJECTOR_INTERVAL runs, so outside work is never starved), then steals half
+ * of another worker's queue. Finding nothing after PARK_SPINS rounds it parks.
+ *
+ * Parking cannot lose a wake-up: the parker counts itself in `sleepers`, then
+ * (after a full fence) looks at every queue once more before sleeping on
+ * `wake_seq`; a producer publishes its work, then (after a full fence) reads
+ * `sleepers`. With both fences, either the producer sees the sleeper and
+ * bumps `wake_seq` (the futex wait then returns or is woken), or the parker's
+ * last look sees the work. The LIFO slot is private and is not announced:
+ * its owner is awake, running the actor that filled it. */
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "casty/error.h"
+#include "runtime.h"
+
+/* Runs from the LIFO slot in a row before the queue is served. */
+#define NEXT_STREAK_MAX 16u
+/* Every this many runs a worker serves the injector before its own queue. */
+#define INJECTOR_INTERVAL 61u
+/* The most actors a worker takes from the injector at once. */
+#define INJECTOR_TAKE 32u
+/* Rounds of looking for work, with a yield between, before parking. */
+#define PARK_SPINS 64u
+
+__thread casty__worker_t *casty__current_worker;
+
+static void notify(casty_system_t *system)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&system->sleepers, memory_order_relaxed) > 0) {
+        atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
+        casty__futex_wake(&system->wake_seq, 1);
+    }
+}
+
+static void wake_all(casty_system_t *system)
+{
+    atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_seq_cst);
+    casty__futex_wake(&system->wake_seq, INT_MAX);
+}
+
+/* Queues `actor` at the back of the worker's queue; when the queue is full,
+ * half of it moves to the injector first. */
+static void push_local(casty__worker_t *w, casty__actor_t *actor)
+{
+    if (casty__wsqueue_push(&w->queue, actor)) {
+        return;
+    }
+    void *half[CASTY__WSQUEUE_SIZE / 2];
+    uint32_t n = casty__wsqueue_pop_many(&w->queue, half, CASTY__WSQUEUE_SIZE / 2);
+    for (uint32_t i = 0; i < n; i++) {
+        casty__injector_push(&w->system->injector, &((casty__actor_t *)half[i])->runnable);
+    }
+    if (!casty__wsqueue_push(&w->queue, actor)) {
+        casty__injector_push(&w->system->injector, &actor->runnable);
+    }
+}
+
+void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool woken)
+{
+    casty__worker_t *w = casty__worker_of(system);
+    if (w == NULL) {
+        casty__injector_push(&system->injector, &actor->runnable);
+        notify(system);
+        return;
+    }
+    if (woken) {
+        casty__actor_t *displaced = w->next;
+        w->next = actor;
+        if (displaced == NULL) {
+            return;
+        }
+        actor = displaced;
+    }
+    push_local(w, actor);
+    notify(system);
+}
+
+/* Takes a fair share of the injector: one to run, the rest queued here. */
+static casty__actor_t *take_injected(casty__worker_t *w)
+{
+    casty_system_t *system = w->system;
+    int64_t len = atomic_load_explicit(&system->injector.len, memory_order_relaxed);
+    if (len <= 0) {
+        return NULL;
+    }
+    uint32_t want = (uint32_t)(len / system->nworkers) + 1;
+    if (want > INJECTOR_TAKE) {
+        want = INJECTOR_TAKE;
+    }
+    casty__runnable_t *batch[INJECTOR_TAKE];
+    uint32_t n = casty__injector_pop_many(&system->injector, batch, want);
+    if (n == 0) {
+        return NULL;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        push_local(w, CASTY__ACTOR_OF_RUNNABLE(batch[i]));
+    }
+    if (n > 1) {
+        notify(system);
+    }
+    return CASTY__ACTOR_OF_RUNNABLE(batch[0]);
+}
+
+static uint64_t next_random(casty__worker_t *w)
+{
+    uint64_t x = w->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    w->rng = x;
+    return x;
+}
+
+static casty__actor_t *steal(casty__worker_t *w)
+{
+    casty_system_t *system = w->system;
+    uint32_t n = system->nworkers;
+    uint32_t start = (uint32_t)(next_random(w) % n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = (start + i) % n;
+        if (v == w->index) {
+            continue;
+        }
+        casty__actor_t *a = casty__wsqueue_steal_into(&system->workers[v].queue, &w->queue);
+        if (a != NULL) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+static casty__actor_t *find_work(casty__worker_t *w)
+{
+    if (w->next != NULL) {
+        casty__actor_t *a = w->next;
+        w->next = NULL;
+        if (w->next_streak++ < NEXT_STREAK_MAX) {
+            return a;
+        }
+        push_local(w, a);
+    }
+    w->next_streak = 0;
+    casty__actor_t *a = NULL;
+    if (++w->ticks % INJECTOR_INTERVAL == 0) {
+        a = take_injected(w);
+    }
+    if (a == NULL) {
+        a = casty__wsqueue_pop(&w->queue);
+    }
+    if (a == NULL) {
+        a = take_injected(w);
+    }
+    if (a == NULL && w->system->nworkers > 1) {
+        a = steal(w);
+    }
+    return a;
+}
+
+static bool work_visible(casty_system_t *system)
+{
+    if (casty__injector_nonempty(&system->injector)) {
+        return true;
+    }
+    for (uint32_t i = 0; i < system->nworkers; i++) {
+        if (casty__wsqueue_len(&system->workers[i].queue) > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void park(casty__worker_t *w)
+{
+    casty_system_t *system = w->system;
+    for (uint32_t i = 0; i < PARK_SPINS; i++) {
+        if (work_visible(system) || atomic_load_explicit(&system->quit, memory_order_acquire)) {
+            return;
+        }
+        sched_yield();
+    }
+    uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);
+    atomic_fetch_add_explicit(&system->sleepers, 1, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!work_visible(system) && !atomic_load_explicit(&system->quit, memory_order_acquire)) {
+        casty__futex_wait(&system->wake_seq, seq, CASTY_FOREVER);
+    }
+    atomic_fetch_sub_explicit(&system->sleepers, 1, memory_order_relaxed);
+}
+
+static void *worker_main(void *arg)
+{
+    casty__worker_t *w = arg;
+    casty_system_t *system = w->system;
+    casty__current_worker = w;
+    while (!atomic_load_explicit(&system->quit, memory_order_acquire)) {
+        casty__actor_t *a = find_work(w);
+        if (a != NULL) {
+            casty__actor_run(w, a);
+        } else {
+            park(w);
+        }
+    }
+    casty__current_worker = NULL;
+    return NULL;
+}
+
+int casty__sched_start(casty_system_t *system)
+{
+    for (uint32_t i = 0; i < system->nworkers; i++) {
+        casty__worker_t *w = &system->workers[i];
+        casty__wsqueue_init(&w->queue);
+        w->system = system;
+        w->index = i;
+        w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+        atomic_init(&w->spawned, 0);
+        atomic_init(&w->stopped, 0);
+    }
+    for (uint32_t i = 0; i < system->nworkers; i++) {
+        if (pthread_create(&system->workers[i].thread, NULL, worker_main, &system->workers[i]) != 0) {
+            atomic_store(&system->quit, true);
+            wake_all(system);
+            for (uint32_t j = 0; j < i; j++) {
+                pthread_join(system->workers[j].thread, NULL);
+            }
+            return CASTY_ENOMEM;
+        }
+    }
+    return CASTY_OK;
+}
+
+void casty__sched_stop(casty_system_t *system)
+{
+    atomic_store_explicit(&system->quit, true, memory_order_release);
+    wake_all(system);
+    for (uint32_t i = 0; i < system->nworkers; i++) {
+        pthread_join(system->workers[i].thread, NULL);
+    }
+}
