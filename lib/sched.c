@@ -15,12 +15,14 @@
  * of another worker's queue. Finding nothing after PARK_SPINS rounds it parks.
  *
  * Parking cannot lose a wake-up: the parker counts itself in `sleepers`, then
- * (after a full fence) looks at every queue once more before sleeping on
- * `wake_seq`; a producer publishes its work, then (after a full fence) reads
- * `sleepers`. With both fences, either the producer sees the sleeper and
- * bumps `wake_seq` (the futex wait then returns or is woken), or the parker's
- * last look sees the work. The LIFO slot is private and is not announced:
- * its owner is awake, running the actor that filled it. */
+ * looks at every queue once more before sleeping on `wake_seq`; a producer
+ * publishes its work, then reads `sleepers` with a read-modify-write (adding
+ * zero). Both are RMWs on one variable, so one comes first: if the producer's
+ * does, the parker's increment reads from it and acquires the published work,
+ * so its last look finds it; otherwise the producer sees the sleeper and bumps
+ * `wake_seq`, and the futex wait returns or is woken. (RMWs rather than
+ * fences: ThreadSanitizer understands them.) The LIFO slot is private and is
+ * not announced: its owner is awake, running the actor that filled it. */
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -41,8 +43,7 @@ __thread casty__worker_t *casty__current_worker;
 
 static void notify(casty_system_t *system)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&system->sleepers, memory_order_relaxed) > 0) {
+    if (atomic_fetch_add_explicit(&system->sleepers, 0, memory_order_seq_cst) > 0) {
         atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
         casty__futex_wake(&system->wake_seq, 1);
     }
@@ -196,7 +197,6 @@ static void park(casty__worker_t *w)
     }
     uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);
     atomic_fetch_add_explicit(&system->sleepers, 1, memory_order_seq_cst);
-    atomic_thread_fence(memory_order_seq_cst);
     if (!work_visible(system) && !atomic_load_explicit(&system->quit, memory_order_acquire)) {
         casty__futex_wait(&system->wake_seq, seq, CASTY_FOREVER);
     }

@@ -1,0 +1,273 @@
+/* The three lock-free structures under real concurrency, as a plain program
+ * so that it also runs under ThreadSanitizer:
+ *  - the work-stealing queue: an owner pushing and popping while thieves
+ *    steal; every item is taken exactly once;
+ *  - the mailbox: many producers, one consumer that runs only when
+ *    scheduled; every message arrives once, in order per producer, and the
+ *    idle bit never grants a second run while one is pending;
+ *  - the injector: many producers, several consumers; every node once.
+ * Usage: stress_queues [scale]   (default 1; work grows linearly) */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "injector.h"
+#include "mailbox.h"
+#include "wsqueue.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "stress_queues: " __VA_ARGS__);                                        \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static unsigned scale = 1;
+
+/* ---- work-stealing queue ---- */
+
+#define THIEVES 3
+
+static casty__wsqueue_t owner_q;
+static casty__wsqueue_t thief_q[THIEVES];
+static _Atomic uint32_t *taken; /* per item: how many times it was taken */
+static _Atomic bool owner_done;
+static uint32_t ws_items;
+
+static void take(void *item)
+{
+    uint32_t id = (uint32_t)((uintptr_t)item - 1);
+    atomic_fetch_add_explicit(&taken[id], 1, memory_order_relaxed);
+}
+
+static void *thief_main(void *arg)
+{
+    casty__wsqueue_t *own = arg;
+    for (;;) {
+        bool done = atomic_load(&owner_done);
+        void *item = casty__wsqueue_steal_into(&owner_q, own);
+        if (item == NULL) {
+            if (done) {
+                return NULL;
+            }
+            sched_yield();
+            continue;
+        }
+        take(item);
+        while ((item = casty__wsqueue_pop(own)) != NULL) {
+            take(item);
+        }
+    }
+}
+
+static void stress_wsqueue(void)
+{
+    ws_items = 2000000u * scale;
+    taken = calloc(ws_items, sizeof *taken);
+    casty__wsqueue_init(&owner_q);
+    pthread_t thieves[THIEVES];
+    for (int i = 0; i < THIEVES; i++) {
+        casty__wsqueue_init(&thief_q[i]);
+        pthread_create(&thieves[i], NULL, thief_main, &thief_q[i]);
+    }
+    for (uint32_t i = 0; i < ws_items; i++) {
+        void *item = (void *)(uintptr_t)(i + 1);
+        while (!casty__wsqueue_push(&owner_q, item)) {
+            void *mine = casty__wsqueue_pop(&owner_q);
+            if (mine != NULL) {
+                take(mine);
+            }
+        }
+        if (i % 3 == 0) {
+            void *mine = casty__wsqueue_pop(&owner_q);
+            if (mine != NULL) {
+                take(mine);
+            }
+        }
+    }
+    void *mine;
+    while ((mine = casty__wsqueue_pop(&owner_q)) != NULL) {
+        take(mine);
+    }
+    atomic_store(&owner_done, true);
+    for (int i = 0; i < THIEVES; i++) {
+        pthread_join(thieves[i], NULL);
+    }
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < ws_items; i++) {
+        if (atomic_load(&taken[i]) != 1) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "wsqueue: %u of %u items not taken exactly once", bad, ws_items);
+    free(taken);
+}
+
+/* ---- mailbox ---- */
+
+#define PRODUCERS 4
+
+typedef struct message {
+    casty__envelope_t header;
+    uint32_t producer;
+    uint32_t seq;
+} message_t;
+
+static casty__mailbox_t mailbox;
+static casty__envelope_t mailbox_stub;
+static _Atomic int runs_granted; /* runs the pushes asked for, not yet started */
+static _Atomic bool run_wanted;
+static uint32_t mb_per_producer;
+
+static void *producer_main(void *arg)
+{
+    uint32_t p = (uint32_t)(uintptr_t)arg;
+    for (uint32_t i = 0; i < mb_per_producer; i++) {
+        message_t *m = malloc(sizeof *m);
+        m->producer = p;
+        m->seq = i;
+        if (casty__mailbox_push(&mailbox, &m->header)) {
+            int before = atomic_fetch_add(&runs_granted, 1);
+            CHECK(before == 0, "mailbox: a second run granted while one is pending");
+            atomic_store(&run_wanted, true);
+        }
+    }
+    return NULL;
+}
+
+static void stress_mailbox(void)
+{
+    mb_per_producer = 200000u * scale;
+    casty__mailbox_init(&mailbox, &mailbox_stub);
+    atomic_store(&runs_granted, 1); /* created scheduled */
+    atomic_store(&run_wanted, true);
+    pthread_t producers[PRODUCERS];
+    for (uint32_t i = 0; i < PRODUCERS; i++) {
+        pthread_create(&producers[i], NULL, producer_main, (void *)(uintptr_t)i);
+    }
+    uint32_t next_seq[PRODUCERS] = {0};
+    uint64_t received = 0, total = (uint64_t)PRODUCERS * mb_per_producer;
+    while (received < total) {
+        if (!atomic_exchange(&run_wanted, false)) {
+            sched_yield();
+            continue;
+        }
+        atomic_fetch_sub(&runs_granted, 1);
+        for (;;) { /* one run: drain, then try to go idle */
+            casty__envelope_t *consumed, *e;
+            while ((e = casty__mailbox_pop(&mailbox, &consumed)) != NULL) {
+                if (consumed != &mailbox_stub) {
+                    free(consumed);
+                }
+                message_t *m = (message_t *)e;
+                CHECK(m->seq == next_seq[m->producer], "mailbox: producer %u sent %u, got %u",
+                      m->producer, next_seq[m->producer], m->seq);
+                next_seq[m->producer] = m->seq + 1;
+                received++;
+            }
+            if (casty__mailbox_mark_empty(&mailbox)) {
+                break;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < PRODUCERS; i++) {
+        pthread_join(producers[i], NULL);
+    }
+    if (mailbox.tail != &mailbox_stub) {
+        free(mailbox.tail);
+    }
+    CHECK(received == total, "mailbox: received %llu of %llu", (unsigned long long)received,
+          (unsigned long long)total);
+}
+
+/* ---- injector ---- */
+
+#define INJ_CONSUMERS 2
+
+static casty__injector_t injector;
+static casty__runnable_t *nodes;
+static _Atomic uint32_t *popped;
+static _Atomic uint64_t popped_total;
+static uint32_t inj_per_producer;
+
+static void *inj_producer(void *arg)
+{
+    uint32_t p = (uint32_t)(uintptr_t)arg;
+    for (uint32_t i = 0; i < inj_per_producer; i++) {
+        casty__injector_push(&injector, &nodes[p * inj_per_producer + i]);
+    }
+    return NULL;
+}
+
+static void *inj_consumer(void *arg)
+{
+    (void)arg;
+    uint64_t total = (uint64_t)PRODUCERS * inj_per_producer;
+    casty__runnable_t *out[16];
+    while (atomic_load(&popped_total) < total) {
+        uint32_t n = casty__injector_pop_many(&injector, out, 16);
+        for (uint32_t i = 0; i < n; i++) {
+            atomic_fetch_add(&popped[out[i] - nodes], 1);
+        }
+        if (n == 0) {
+            sched_yield();
+        } else {
+            atomic_fetch_add(&popped_total, n);
+        }
+    }
+    return NULL;
+}
+
+static void stress_injector(void)
+{
+    inj_per_producer = 200000u * scale;
+    uint32_t total = PRODUCERS * inj_per_producer;
+    nodes = calloc(total, sizeof *nodes);
+    popped = calloc(total, sizeof *popped);
+    casty__injector_init(&injector);
+    pthread_t threads[PRODUCERS + INJ_CONSUMERS];
+    for (uint32_t i = 0; i < PRODUCERS; i++) {
+        pthread_create(&threads[i], NULL, inj_producer, (void *)(uintptr_t)i);
+    }
+    for (uint32_t i = 0; i < INJ_CONSUMERS; i++) {
+        pthread_create(&threads[PRODUCERS + i], NULL, inj_consumer, NULL);
+    }
+    for (uint32_t i = 0; i < PRODUCERS + INJ_CONSUMERS; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < total; i++) {
+        if (atomic_load(&popped[i]) != 1) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "injector: %u of %u nodes not popped exactly once", bad, total);
+    CHECK(!casty__injector_nonempty(&injector), "injector: not empty at the end");
+    free(nodes);
+    free((void *)popped);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        scale = (unsigned)strtoul(argv[1], NULL, 10);
+        if (scale == 0) {
+            scale = 1;
+        }
+    }
+    stress_wsqueue();
+    stress_mailbox();
+    stress_injector();
+    if (failures > 0) {
+        fprintf(stderr, "stress_queues: %d failures\n", failures);
+        return 1;
+    }
+    printf("stress_queues: ok\n");
+    return 0;
+}
