@@ -45,7 +45,7 @@ struct casty_system {
 
     /* Parking: a worker about to sleep counts itself in `sleepers`, checks
      * every queue once more, then sleeps on `wake_seq` (futex). A producer
-     * publishes its work, fences, and bumps `wake_seq` if anyone sleeps. */
+     * publishes its work, then bumps `wake_seq` if anyone sleeps (sched.c). */
     _Atomic uint32_t wake_seq;
     _Atomic uint32_t sleepers;
     _Atomic bool quit;
