@@ -16,6 +16,7 @@
 #ifndef CASTY_LIB_INJECTOR_H
 #define CASTY_LIB_INJECTOR_H
 
+#include <ck_md.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,11 +27,11 @@ typedef struct casty__runnable {
 
 typedef struct casty__injector {
     _Atomic(casty__runnable_t *) head; /* last pushed; producers */
-    char pad0[64 - sizeof(void *)];
+    char pad0[CK_MD_CACHELINE - sizeof(void *)];
     casty__runnable_t *tail; /* oldest; the consumer holding `taking` */
     _Atomic bool taking;
     casty__runnable_t stub;
-    char pad1[64 - 2 * sizeof(void *) - sizeof(bool)];
+    char pad1[CK_MD_CACHELINE - 2 * sizeof(void *) - sizeof(bool)];
     _Atomic int64_t len; /* pushed and not yet popped */
 } casty__injector_t;
 

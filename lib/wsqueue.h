@@ -20,6 +20,7 @@
 #ifndef CASTY_LIB_WSQUEUE_H
 #define CASTY_LIB_WSQUEUE_H
 
+#include <ck_md.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,9 +31,9 @@
 
 typedef struct casty__wsqueue {
     _Atomic uint32_t head;
-    char pad0[64 - sizeof(uint32_t)];
+    char pad0[CK_MD_CACHELINE - sizeof(uint32_t)];
     _Atomic uint32_t tail;
-    char pad1[64 - sizeof(uint32_t)];
+    char pad1[CK_MD_CACHELINE - sizeof(uint32_t)];
     _Atomic(void *) slots[CASTY__WSQUEUE_SIZE];
 } casty__wsqueue_t;
 

@@ -76,13 +76,18 @@ inline double fj_work(int64_t i) {
   return std::sqrt(x) * std::sin(x);
 }
 
-// Ends every actor in `actors` that would otherwise wait forever (rings and
-// meshes hold strong references to each other, so they never become
-// unreachable on their own).
+// Ends an actor that would otherwise wait forever once the measurement is
+// over. (Rings and meshes hold strong references to each other, so they never
+// become unreachable on their own; the others are stopped likewise, to say
+// so rather than rely on it.)
+inline void stop(caf::scoped_actor& self, const caf::actor& a) {
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+}
+
 inline void stop_all(caf::scoped_actor& self,
                      const std::vector<caf::actor>& actors) {
   for (auto& a : actors)
-    self->send_exit(a, caf::exit_reason::user_shutdown);
+    stop(self, a);
 }
 
 result run_pingpong(caf::actor_system& sys, const params& p);

@@ -88,7 +88,7 @@ result run_mailbox(actor_system& sys, const params& p) {
   r.secs = clock.secs();
   r.ops = threads * m;
   r.ok = count == threads * m;
-  stop_all(self, {tally});
+  stop(self, tally);
   return r;
 }
 

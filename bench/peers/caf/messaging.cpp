@@ -52,7 +52,7 @@ result run_pingpong(actor_system& sys, const params& p) {
   r.secs = clock.secs();
   r.ops = 2 * n;
   r.ok = pongs == n;
-  stop_all(self, {pong});
+  stop(self, pong);
   return r;
 }
 
@@ -99,7 +99,8 @@ result run_counting(actor_system& sys, const params& p) {
   r.secs = clock.secs();
   r.ops = n;
   r.ok = total == n;
-  stop_all(self, {counter, producer});
+  stop(self, counter);
+  stop(self, producer);
   return r;
 }
 
