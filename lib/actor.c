@@ -76,6 +76,8 @@ int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *pa
     }
     if (casty__mailbox_push(&cell->mailbox, env)) {
         schedule_cell(cell);
+    } else {
+        casty__sched_on_send(system);
     }
     return CASTY_OK;
 }

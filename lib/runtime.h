@@ -20,6 +20,7 @@ typedef struct casty__worker {
     casty__wsqueue_t queue;  /* own run queue; thieves take from its front */
     casty__actor_t *next;    /* LIFO slot: the actor last woken by this worker's sends */
     uint32_t next_streak;    /* runs taken from the slot in a row */
+    uint32_t next_sends;     /* sends by the running handler since the slot filled */
     uint32_t ticks;          /* runs so far, for the injector's fair share */
     uint64_t rng;            /* victim choice */
     casty_system_t *system;
@@ -87,7 +88,25 @@ static inline casty__worker_t *casty__worker_of(casty_system_t *system)
     return (w != NULL && w->system == system) ? w : NULL;
 }
 
+/* Sends the running handler may make while the actor it woke waits in the
+ * LIFO slot; past this, the waiting actor moves to the run queue, where idle
+ * workers can steal it (a handler sending in a long loop would otherwise keep
+ * it from running anywhere until the loop ends). */
+#define CASTY__NEXT_MAX_SENDS 32u
+
 /* sched.c */
+void casty__sched_spill_next(casty__worker_t *worker);
+
+/* Called on every send: counts the sends a woken actor has waited through. */
+static inline void casty__sched_on_send(casty_system_t *system)
+{
+    casty__worker_t *w = casty__current_worker;
+    if (w != NULL && w->next != NULL && ++w->next_sends >= CASTY__NEXT_MAX_SENDS &&
+        w->system == system) {
+        casty__sched_spill_next(w);
+    }
+}
+
 int casty__sched_start(casty_system_t *system);
 void casty__sched_stop(casty_system_t *system);
 /* Makes `actor` runnable. `woken` says a message woke it (it may then run

@@ -6,7 +6,9 @@
  *    request and its answer run back to back on one core; the actor it
  *    displaces goes to the worker's queue. A worker runs at most
  *    NEXT_STREAK_MAX actors in a row from its slot before it serves its
- *    queue, so two actors chatting cannot starve the rest.
+ *    queue, so two actors chatting cannot starve the rest; and an actor
+ *    left waiting there through CASTY__NEXT_MAX_SENDS sends of the running
+ *    handler moves to the queue, where it can be stolen.
  *  - yielding after a full batch, or newly spawned on a worker: the back of
  *    that worker's queue (FIFO: everyone queued before it runs first).
  *  - from any other thread: the injector.
@@ -83,6 +85,7 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
     if (woken) {
         casty__actor_t *displaced = w->next;
         w->next = actor;
+        w->next_sends = 0;
         if (displaced == NULL) {
             return;
         }
@@ -90,6 +93,14 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
     }
     push_local(w, actor);
     notify(system);
+}
+
+void casty__sched_spill_next(casty__worker_t *w)
+{
+    casty__actor_t *a = w->next;
+    w->next = NULL;
+    push_local(w, a);
+    notify(w->system);
 }
 
 /* Takes a fair share of the injector: one to run, the rest queued here. */
