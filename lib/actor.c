@@ -316,6 +316,12 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
         if (consumed != &a->stub) {
             casty__envelope_free(consumed);
         }
+        /* The envelopes were written on other cores: fetch the next one
+         * while this one is handled. */
+        casty__envelope_t *after = atomic_load_explicit(&env->next, memory_order_relaxed);
+        if (after != NULL) {
+            __builtin_prefetch(after);
+        }
         handle(w, &ctx, a, env);
         if (ctx.dead) {
             return;
