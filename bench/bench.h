@@ -15,8 +15,8 @@
  *
  * Thread-safety: the bench_run_* functions and the collector and counter
  * helpers that wait (bench_await, bench_counter_retrieve) run on the driver's
- * threads, never on a worker. bench_tell and bench_report may be called from
- * any thread.
+ * threads, never on a worker. bench_tell, bench_report and bench_actor_failed
+ * may be called from any thread.
  */
 #ifndef CASTY_BENCH_H
 #define CASTY_BENCH_H
@@ -78,8 +78,7 @@ void bench_run_fjthroughput(casty_system_t *system, const bench_params_t *params
                             bench_result_t *result);
 void bench_run_fjcreation(casty_system_t *system, const bench_params_t *params,
                           bench_result_t *result);
-void bench_run_skynet(casty_system_t *system, const bench_params_t *params,
-                      bench_result_t *result);
+void bench_run_skynet(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
 void bench_run_mailbox(casty_system_t *system, const bench_params_t *params,
                        bench_result_t *result);
 void bench_run_ask(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
@@ -102,8 +101,10 @@ uint64_t bench_peak_rss_kb(void);
 uint64_t bench_resident_bytes(void);
 
 /* How long the driver waits for a benchmark's final answer before it calls
- * the run failed: far above any default run, so only a hang reaches it. */
-#define BENCH_AWAIT_TIMEOUT CASTY_SECONDS(300)
+ * the run failed: over ten times the slowest default run on 2 workers (a
+ * few seconds), so only a hang reaches it, and a hung run still ends with
+ * check=FAIL before a caller's usual `timeout 120`. */
+#define BENCH_AWAIT_TIMEOUT CASTY_SECONDS(60)
 
 /* ---- the per-message work of the fork-join benchmarks ---- */
 
@@ -114,23 +115,31 @@ static inline double bench_fj_work(uint64_t index)
     return sqrt(x) * sin(x);
 }
 
-/* ---- telling ---- */
+/* ---- failures no caller can take back ---- */
 
-/* casty_tell, for the benchmarks' actors: a tell that fails is said once on
- * stderr and counted, and a run with any failed tell fails its check (its
- * final answer may never come, or come wrong). Any thread. */
+/* What fails where no caller can take the error back (a tell or a spawn in
+ * an actor, a tell or an ask in a sending loop) is said once on stderr and
+ * counted here, and a run with any such failure fails its check (its final
+ * answer may never come, or come wrong). Does nothing when rc is CASTY_OK.
+ * Any thread. */
+void bench_actor_failed(int rc, const char *what);
+
+/* Failures counted by bench_actor_failed so far in this process. Any thread. */
+uint64_t bench_actor_failures(void);
+
+/* casty_tell, counting a failure with bench_actor_failed. Any thread. */
 void bench_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size);
-
-/* Tells that failed so far in this process. Any thread. */
-uint64_t bench_tell_failures(void);
 
 /* ---- the collector: completions told by actors, awaited by the driver ---- */
 
+/* Values a completion carries. */
+#define BENCH_TALLY_VALUES 3u
+
 /* What every completion adds up to: how many came, and the sums of their
- * three values. */
+ * values. */
 typedef struct bench_tally {
     uint64_t count;
-    uint64_t sums[3];
+    uint64_t sums[BENCH_TALLY_VALUES];
 } bench_tally_t;
 
 /* Spawns a collector: an actor that counts the completions told to it with
@@ -148,8 +157,8 @@ int bench_await(casty_ref_t collector, uint64_t expected, bench_tally_t *out);
 /* ---- the counter of counting and mailbox ---- */
 
 /* Messages of the counter: Increment carries nothing, Retrieve a reply
- * address, answered with the count as a uint64_t. */
-enum bench_counter_msg { BENCH_COUNTER_INCREMENT, BENCH_COUNTER_RETRIEVE };
+ * address, answered by Count with the count as a uint64_t. */
+enum bench_counter_msg { BENCH_COUNTER_INCREMENT, BENCH_COUNTER_RETRIEVE, BENCH_COUNTER_COUNT };
 
 typedef struct bench_counter_retrieve {
     casty_ref_t reply_to;

@@ -81,30 +81,35 @@ uint64_t bench_resident_bytes(void)
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* ---- telling ---- */
+/* ---- failures no caller can take back ---- */
 
-static atomic_uint_fast64_t tell_failures;
+static atomic_uint_fast64_t actor_failures;
 
-void bench_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)
+void bench_actor_failed(int rc, const char *what)
 {
-    int rc = casty_tell(to, type, payload, size);
     if (rc != CASTY_OK &&
-        atomic_fetch_add_explicit(&tell_failures, 1, memory_order_relaxed) == 0) {
-        fprintf(stderr, "casty-bench: a tell failed: %s\n", casty_strerror(rc));
+        atomic_fetch_add_explicit(&actor_failures, 1, memory_order_relaxed) == 0) {
+        fprintf(stderr, "casty-bench: %s failed in an actor: %s\n", what, casty_strerror(rc));
     }
 }
 
-uint64_t bench_tell_failures(void)
+uint64_t bench_actor_failures(void)
 {
-    return atomic_load_explicit(&tell_failures, memory_order_relaxed);
+    return atomic_load_explicit(&actor_failures, memory_order_relaxed);
+}
+
+void bench_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)
+{
+    bench_actor_failed(casty_tell(to, type, payload, size), "a tell");
 }
 
 /* ---- the collector ---- */
 
-enum collector_msg { COLLECTOR_DONE, COLLECTOR_AWAIT };
+/* Done comes from the actors, Await from the driver, Tally back to it. */
+enum collector_msg { COLLECTOR_DONE, COLLECTOR_AWAIT, COLLECTOR_TALLY };
 
 typedef struct collector_done {
-    uint64_t values[3];
+    uint64_t values[BENCH_TALLY_VALUES];
 } collector_done_t;
 
 typedef struct collector_await {
@@ -121,8 +126,7 @@ typedef struct collector_state {
     casty_ref_t waiter;
 } collector_state_t;
 
-static casty_behavior_t collector_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
-                                          const void *env)
+static casty_behavior_t collector_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
 {
     (void)ctx;
     collector_state_t next = *(const collector_state_t *)env;
@@ -130,7 +134,7 @@ static casty_behavior_t collector_receive(casty_ctx_t *ctx, const casty_msg_t *m
     case COLLECTOR_DONE: {
         const collector_done_t *done = msg->payload;
         next.tally.count++;
-        for (size_t i = 0; i < 3; i++) {
+        for (size_t i = 0; i < BENCH_TALLY_VALUES; i++) {
             next.tally.sums[i] += done->values[i];
         }
         break;
@@ -145,7 +149,7 @@ static casty_behavior_t collector_receive(casty_ctx_t *ctx, const casty_msg_t *m
         return casty_unhandled();
     }
     if (!casty_ref_equal(next.waiter, CASTY_REF_NONE) && next.tally.count == next.expected) {
-        bench_tell(next.waiter, COLLECTOR_DONE, &next.tally, sizeof next.tally);
+        bench_tell(next.waiter, COLLECTOR_TALLY, &next.tally, sizeof next.tally);
         next.waiter = CASTY_REF_NONE;
     }
     return casty_receive(collector_receive, next);
@@ -176,8 +180,7 @@ typedef struct counter_state {
     uint64_t count;
 } counter_state_t;
 
-static casty_behavior_t counter_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
-                                        const void *env)
+static casty_behavior_t counter_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
 {
     (void)ctx;
     const counter_state_t *state = env;
@@ -188,8 +191,7 @@ static casty_behavior_t counter_receive(casty_ctx_t *ctx, const casty_msg_t *msg
     }
     case BENCH_COUNTER_RETRIEVE: {
         const bench_counter_retrieve_t *retrieve = msg->payload;
-        bench_tell(retrieve->reply_to, BENCH_COUNTER_RETRIEVE, &state->count,
-                   sizeof state->count);
+        bench_tell(retrieve->reply_to, BENCH_COUNTER_COUNT, &state->count, sizeof state->count);
         return casty_same();
     }
     default:

@@ -183,7 +183,7 @@ static void begin_stop(casty_ctx_t *ctx)
     }
     a->state = CASTY__ACTOR_STOPPING;
     for (casty__actor_t *c = a->first_child; c != NULL; c = c->next_sibling) {
-        casty__request_stop(c, atomic_load_explicit(&c->cell.gen, memory_order_relaxed));
+        casty__request_stop(c, c->own_gen);
     }
     if (a->children == 0) {
         finalize(ctx);
@@ -257,7 +257,7 @@ static void start(casty__worker_t *w, casty_ctx_t *ctx, casty__actor_t *a)
 static void handle(casty__worker_t *w, casty_ctx_t *ctx, casty__actor_t *a,
                    casty__envelope_t *env)
 {
-    if (env->gen != atomic_load_explicit(&a->cell.gen, memory_order_relaxed)) {
+    if (env->gen != a->own_gen) {
         casty__dead_letter(a->cell.system); /* meant for an earlier incarnation */
         return;
     }
@@ -289,8 +289,7 @@ static void handle(casty__worker_t *w, casty_ctx_t *ctx, casty__actor_t *a,
 
 static bool stop_requested(casty__actor_t *a)
 {
-    return atomic_load_explicit(&a->stop_gen, memory_order_acquire) ==
-           atomic_load_explicit(&a->cell.gen, memory_order_relaxed);
+    return atomic_load_explicit(&a->stop_gen, memory_order_acquire) == a->own_gen;
 }
 
 void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
@@ -421,10 +420,11 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     a->behavior.fn = behavior->fn;
     memcpy(a->behavior.env, behavior->env, behavior->env_size);
     a->state = CASTY__ACTOR_NEW;
+    a->own_gen = gen;
     a->children = 0;
     a->first_child = NULL;
     a->parent = parent;
-    a->parent_gen = parent != NULL ? atomic_load_explicit(&parent->cell.gen, memory_order_relaxed) : 0;
+    a->parent_gen = parent != NULL ? parent->own_gen : 0;
     a->prev_sibling = NULL;
 
     if (parent != NULL) {
@@ -494,8 +494,7 @@ int casty_ctx_spawn(casty_ctx_t *ctx, casty_behavior_t behavior, const char *nam
 
 casty_ref_t casty_self(const casty_ctx_t *ctx)
 {
-    return (casty_ref_t){&ctx->actor->cell,
-                         atomic_load_explicit(&ctx->actor->cell.gen, memory_order_relaxed)};
+    return (casty_ref_t){&ctx->actor->cell, ctx->actor->own_gen};
 }
 
 casty_system_t *casty_ctx_system(const casty_ctx_t *ctx)
@@ -514,8 +513,7 @@ int casty_ctx_stop(casty_ctx_t *ctx, casty_ref_t ref)
         return CASTY_OK;
     }
     for (casty__actor_t *c = a->first_child; c != NULL; c = c->next_sibling) {
-        if (&c->cell == ref.cell &&
-            atomic_load_explicit(&c->cell.gen, memory_order_relaxed) == ref.gen) {
+        if (&c->cell == ref.cell && c->own_gen == ref.gen) {
             casty__request_stop(c, ref.gen);
             return CASTY_OK;
         }

@@ -61,6 +61,10 @@ struct casty__actor {
     uint32_t children;
     casty__actor_t *parent; /* NULL for a top-level actor */
     uint64_t parent_gen;
+    /* This incarnation's gen. The parent reads it to stop a child whose stop
+     * it has not yet heard of: by then the cell's gen has moved on, and a
+     * request naming that would stop the cell's next actor. */
+    uint64_t own_gen;
     casty__actor_t *first_child;
     casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
     casty__actor_t *prev_sibling;

@@ -198,7 +198,7 @@ int casty_system_shutdown(casty_system_t *system)
     }
     atomic_store_explicit(&system->state, CASTY__SYSTEM_STOPPING, memory_order_release);
     for (casty__actor_t *r = system->roots; r != NULL; r = r->next_sibling) {
-        casty__request_stop(r, atomic_load_explicit(&r->cell.gen, memory_order_relaxed));
+        casty__request_stop(r, r->own_gen);
     }
     while (system->nroots > 0) {
         pthread_cond_wait(&system->cond, &system->lock);

@@ -1,0 +1,217 @@
+/*
+ * bench_external.c - benchmarks driven by plain threads outside the pool
+ * (BENCHMARKS.md): mailbox (N:1 tells into one counter) and ask (blocking
+ * request/reply round trips, with their latency).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+/* Starts `count` threads running `body` over args[i] (each arg `arg_size`
+ * bytes apart). Returns how many started; a shortfall is said on stderr. */
+static uint64_t start_threads(pthread_t *threads, uint64_t count, void *(*body)(void *), void *args,
+                              size_t arg_size)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        int rc = pthread_create(&threads[i], NULL, body, (char *)args + i * arg_size);
+        if (rc != 0) {
+            fprintf(stderr, "casty-bench: cannot start thread %llu of %llu\n",
+                    (unsigned long long)i + 1, (unsigned long long)count);
+            return i;
+        }
+    }
+    return count;
+}
+
+/* ==== mailbox ==== */
+
+typedef struct mailbox_sender {
+    casty_ref_t counter;
+    uint64_t m;
+    bench_gate_t *gate;
+} mailbox_sender_t;
+
+static void *mailbox_send(void *arg)
+{
+    const mailbox_sender_t *sender = arg;
+    bench_gate_arrive_and_wait(sender->gate);
+    for (uint64_t k = 0; k < sender->m; k++) {
+        bench_tell(sender->counter, BENCH_COUNTER_INCREMENT, NULL, 0);
+    }
+    return NULL;
+}
+
+void bench_run_mailbox(casty_system_t *system, const bench_params_t *params, bench_result_t *result)
+{
+    const uint64_t t = bench_param(params, "t");
+    const uint64_t m = bench_param(params, "m");
+    casty_ref_t counter;
+    if (!bench_expect(result, casty_spawn(system, bench_counter(), NULL, &counter),
+                      "spawning the counter")) {
+        return;
+    }
+    pthread_t *threads = malloc(t * sizeof *threads);
+    mailbox_sender_t *senders = malloc(t * sizeof *senders);
+    if (threads == NULL || senders == NULL) {
+        free(threads);
+        free(senders);
+        bench_expect(result, CASTY_ENOMEM, "allocating the senders");
+        return;
+    }
+    bench_gate_t gate;
+    bench_gate_init(&gate);
+    for (uint64_t i = 0; i < t; i++) {
+        senders[i] = (mailbox_sender_t){.counter = counter, .m = m, .gate = &gate};
+    }
+    uint64_t started = start_threads(threads, t, mailbox_send, senders, sizeof *senders);
+    bench_gate_wait_for(&gate, started);
+
+    uint64_t start = bench_now_ns();
+    bench_gate_open(&gate);
+    for (uint64_t i = 0; i < started; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    uint64_t count = 0;
+    int rc = bench_counter_retrieve(counter, &count);
+    result->secs = bench_secs_since(start);
+    result->ops = t * m;
+    result->ok = started == t && bench_expect(result, rc, "asking for the count") && count == t * m;
+    bench_gate_destroy(&gate);
+    free(senders);
+    free(threads);
+}
+
+/* ==== ask ==== */
+
+enum ask_msg { ASK_ECHO, ASK_REPLY };
+
+typedef struct echo_request {
+    uint64_t value;
+    casty_ref_t reply_to; /* answered with value, a uint64_t */
+} echo_request_t;
+
+static casty_behavior_t echo_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)ctx;
+    (void)env;
+    if (msg->type != ASK_ECHO) {
+        return casty_unhandled();
+    }
+    const echo_request_t *request = msg->payload;
+    bench_tell(request->reply_to, ASK_REPLY, &request->value, sizeof request->value);
+    return casty_same();
+}
+
+/* Request values are (thread << ASK_THREAD_SHIFT) | ask number: unique per
+ * thread and ask, so a reply that crossed to the wrong ask is caught. */
+#define ASK_THREAD_SHIFT 40u
+
+typedef struct asker {
+    uint64_t id;
+    uint64_t q;
+    const casty_ref_t *echoes;
+    uint64_t e;
+    uint64_t *latencies_ns; /* q samples, this thread's own */
+    bench_gate_t *gate;
+    atomic_uint_fast64_t *mismatches;
+} asker_t;
+
+static void *ask_loop(void *arg)
+{
+    const asker_t *asker = arg;
+    bench_gate_arrive_and_wait(asker->gate);
+    for (uint64_t i = 0; i < asker->q; i++) {
+        echo_request_t request = {.value = asker->id << ASK_THREAD_SHIFT | i};
+        uint64_t reply = ~request.value;
+        uint64_t start = bench_now_ns();
+        int rc = casty_ask(asker->echoes[i % asker->e], ASK_ECHO, &request, sizeof request,
+                           &request.reply_to, &reply, sizeof reply, BENCH_AWAIT_TIMEOUT);
+        asker->latencies_ns[i] = bench_now_ns() - start;
+        if (rc != CASTY_OK || reply != request.value) {
+            bench_actor_failed(rc, "an ask");
+            atomic_fetch_add_explicit(asker->mismatches, 1, memory_order_relaxed);
+        }
+    }
+    return NULL;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of `count` sorted samples, `per_mille` of 1000. */
+static uint64_t percentile(const uint64_t *sorted, uint64_t count, uint64_t per_mille)
+{
+    uint64_t rank = (per_mille * count + 999) / 1000;
+    return sorted[(rank > 0 ? rank : 1) - 1];
+}
+
+/* Runs the askers over the spawned echo actors and fills `result`. */
+static void measure_asks(const casty_ref_t *echoes, uint64_t e, uint64_t t, uint64_t q,
+                         pthread_t *threads, asker_t *askers, uint64_t *latencies,
+                         bench_result_t *result)
+{
+    bench_gate_t gate;
+    bench_gate_init(&gate);
+    atomic_uint_fast64_t mismatches = 0;
+    for (uint64_t id = 0; id < t; id++) {
+        askers[id] = (asker_t){
+            .id = id,
+            .q = q,
+            .echoes = echoes,
+            .e = e,
+            .latencies_ns = latencies + id * q,
+            .gate = &gate,
+            .mismatches = &mismatches,
+        };
+    }
+    uint64_t started = start_threads(threads, t, ask_loop, askers, sizeof *askers);
+    bench_gate_wait_for(&gate, started);
+
+    uint64_t start = bench_now_ns();
+    bench_gate_open(&gate);
+    for (uint64_t i = 0; i < started; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    result->secs = bench_secs_since(start);
+    result->ops = t * q;
+    result->ok = started == t && atomic_load(&mismatches) == 0;
+    bench_gate_destroy(&gate);
+
+    qsort(latencies, t * q, sizeof *latencies, compare_u64);
+    bench_result_add(result, "p50_ns", percentile(latencies, t * q, 500));
+    bench_result_add(result, "p99_ns", percentile(latencies, t * q, 990));
+    bench_result_add(result, "p999_ns", percentile(latencies, t * q, 999));
+}
+
+void bench_run_ask(casty_system_t *system, const bench_params_t *params, bench_result_t *result)
+{
+    const uint64_t t = bench_param(params, "t");
+    const uint64_t q = bench_param(params, "q");
+    const uint64_t e = bench_param(params, "e");
+    casty_ref_t *echoes = malloc(e * sizeof *echoes);
+    pthread_t *threads = malloc(t * sizeof *threads);
+    asker_t *askers = malloc(t * sizeof *askers);
+    uint64_t *latencies = calloc(t * q, sizeof *latencies);
+    bool ready = echoes != NULL && threads != NULL && askers != NULL && latencies != NULL;
+    if (!ready) {
+        bench_expect(result, CASTY_ENOMEM, "allocating the askers");
+    }
+    for (uint64_t i = 0; ready && i < e; i++) {
+        ready = bench_expect(
+            result, casty_spawn(system, casty_receive_stateless(echo_receive), NULL, &echoes[i]),
+            "spawning an echo actor");
+    }
+    if (ready) {
+        measure_asks(echoes, e, t, q, threads, askers, latencies, result);
+    }
+    free(latencies);
+    free(askers);
+    free(threads);
+    free(echoes);
+}
