@@ -16,7 +16,6 @@
 
 #include "casty/context.h"
 #include "casty/error.h"
-#include "memory.h"
 #include "runtime.h"
 
 struct casty_ctx {
@@ -29,19 +28,12 @@ struct casty_ctx {
 /* Longest name of one actor, in bytes. */
 #define NAME_MAX_BYTES 255u
 
-static size_t envelope_bytes(size_t payload)
+void casty__dead_letter(casty_system_t *system, uint32_t type)
 {
-    return sizeof(casty__envelope_t) + payload;
-}
-
-void casty__envelope_free(casty__envelope_t *env)
-{
-    casty__free(env, envelope_bytes(env->size));
-}
-
-void casty__dead_letter(casty_system_t *system)
-{
-    atomic_fetch_add_explicit(&system->dead_letters, 1, memory_order_relaxed);
+    /* The runtime's own signals are not messages anyone sent. */
+    if (type < CASTY_TYPE_RESERVED) {
+        atomic_fetch_add_explicit(&system->dead_letters, 1, memory_order_relaxed);
+    }
 }
 
 static void schedule_cell(casty__cell_t *cell)
@@ -61,10 +53,10 @@ int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *pa
         if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
             return CASTY_ESHUTDOWN;
         }
-        casty__dead_letter(system);
+        casty__dead_letter(system, type);
         return CASTY_ENOACTOR;
     }
-    casty__envelope_t *env = casty__alloc(envelope_bytes(size));
+    casty__envelope_t *env = casty__envelope_alloc(size);
     if (env == NULL) {
         return CASTY_ENOMEM;
     }
@@ -98,12 +90,12 @@ int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)
 
 void casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
 {
-    casty__envelope_t *consumed;
-    while (casty__mailbox_pop(&cell->mailbox, &consumed) != NULL) {
+    casty__envelope_t *consumed, *env;
+    while ((env = casty__mailbox_pop(&cell->mailbox, &consumed)) != NULL) {
         if (consumed != stub) {
             casty__envelope_free(consumed);
         }
-        casty__dead_letter(cell->system);
+        casty__dead_letter(cell->system, env->type);
     }
 }
 
@@ -258,7 +250,7 @@ static void handle(casty__worker_t *w, casty_ctx_t *ctx, casty__actor_t *a,
                    casty__envelope_t *env)
 {
     if (env->gen != a->own_gen) {
-        casty__dead_letter(a->cell.system); /* meant for an earlier incarnation */
+        casty__dead_letter(a->cell.system, env->type); /* meant for an earlier incarnation */
         return;
     }
     switch (env->type) {
@@ -275,7 +267,7 @@ static void handle(casty__worker_t *w, casty_ctx_t *ctx, casty__actor_t *a,
         break;
     }
     if (a->state != CASTY__ACTOR_RUNNING) {
-        casty__dead_letter(a->cell.system);
+        casty__dead_letter(a->cell.system, env->type);
         return;
     }
     if (a->behavior.kind == CASTY_BEHAVIOR_IGNORE) {

@@ -19,8 +19,8 @@
 #include "casty/error.h"
 #include "runtime.h"
 
-/* Rounds an asker checks for its reply before it sleeps. */
-#define ASK_SPINS 200u
+/* How long an asker checks for its reply, yielding, before it sleeps. */
+#define ASK_SPIN_NS 20000
 
 enum { PROMISE_WAITING = 0, PROMISE_READY = 1, PROMISE_SLEEPING = 2 };
 
@@ -77,8 +77,9 @@ static void promise_retire(casty_system_t *system, casty__promise_t *p)
 {
     atomic_fetch_add_explicit(&p->cell.gen, 1, memory_order_seq_cst);
     for (;;) {
-        while (promise_pop(p) != NULL) {
-            casty__dead_letter(system);
+        casty__envelope_t *env;
+        while ((env = promise_pop(p)) != NULL) {
+            casty__dead_letter(system, env->type);
         }
         if (casty__mailbox_mark_empty(&p->cell.mailbox)) {
             break;
@@ -94,12 +95,18 @@ static void promise_retire(casty_system_t *system, casty__promise_t *p)
 /* Waits until a push wakes the promise or the deadline passes. */
 static bool promise_wait(casty__promise_t *p, int64_t deadline)
 {
-    for (uint32_t i = 0; i < ASK_SPINS; i++) {
+    /* Spin by the clock, not by a count of yields: on a loaded machine one
+     * yield can give the core away for a whole time slice. */
+    int64_t spin_until = casty__now_ns() + ASK_SPIN_NS;
+    if (deadline >= 0 && deadline < spin_until) {
+        spin_until = deadline;
+    }
+    do {
         if (atomic_load_explicit(&p->ready, memory_order_acquire) == PROMISE_READY) {
             return true;
         }
         sched_yield();
-    }
+    } while (casty__now_ns() < spin_until);
     for (;;) {
         uint32_t expected = PROMISE_WAITING;
         if (!atomic_compare_exchange_strong_explicit(&p->ready, &expected, PROMISE_SLEEPING,
@@ -163,7 +170,7 @@ int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_s
         casty__envelope_t *env = promise_pop(p);
         if (env != NULL) {
             if (env->gen != gen) {
-                casty__dead_letter(system); /* a late reply to an earlier ask */
+                casty__dead_letter(system, env->type); /* a late reply to an earlier ask */
                 continue;
             }
             if (env->size > reply_size) {

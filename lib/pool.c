@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memory.h"
 #include "runtime.h"
 
 /* Cells per slab. */

@@ -6,7 +6,6 @@
 
 #include "casty/error.h"
 #include "casty/system.h"
-#include "memory.h"
 #include "runtime.h"
 
 #define DEFAULT_MAX_PAYLOAD ((size_t)64 * 1024)
