@@ -32,8 +32,24 @@ void casty__promise_wake(casty__promise_t *promise)
     }
 }
 
+/* Each asking thread keeps the promise of its last ask, to skip the pool's
+ * lock next time. It is only used again if it belongs to the same system:
+ * the system's address and serial number both match (a destroyed system's
+ * address may be reused; its serial number is not). A kept promise is still
+ * on the system's list of all promises, so destroy frees it. */
+static __thread struct {
+    casty_system_t *system;
+    uint64_t serial;
+    casty__promise_t *promise;
+} kept;
+
 static casty__promise_t *promise_take(casty_system_t *system)
 {
+    if (kept.promise != NULL && kept.system == system && kept.serial == system->serial) {
+        casty__promise_t *p = kept.promise;
+        kept.promise = NULL;
+        return p;
+    }
     pthread_mutex_lock(&system->lock);
     casty__promise_t *p = system->free_promises;
     if (p != NULL) {
@@ -86,6 +102,13 @@ static void promise_retire(casty_system_t *system, casty__promise_t *p)
         }
     }
     atomic_store_explicit(&p->ready, PROMISE_WAITING, memory_order_relaxed);
+    if (kept.promise == NULL || kept.system != system || kept.serial != system->serial) {
+        /* Whatever was kept for another system stays on that system's list. */
+        kept.system = system;
+        kept.serial = system->serial;
+        kept.promise = p;
+        return;
+    }
     pthread_mutex_lock(&system->lock);
     p->free_next = system->free_promises;
     system->free_promises = p;

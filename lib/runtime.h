@@ -58,6 +58,7 @@ struct casty_system {
     uint32_t nworkers;
     size_t max_payload;
     char *name;
+    uint64_t serial; /* unique among the systems of this process */
 
     _Atomic uint32_t state; /* a casty__system_state_t */
     _Atomic uint64_t dead_letters;

@@ -52,6 +52,8 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
         return CASTY_ENOMEM;
     }
     memset(s, 0, sizeof *s);
+    static _Atomic uint64_t serials;
+    s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
     s->nworkers = config->workers;
     s->max_payload = config->max_payload;
     s->name = strdup(config->name);
