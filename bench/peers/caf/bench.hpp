@@ -1,6 +1,6 @@
 // The CAF 0.17 peer of the benchmark suite in BENCHMARKS.md: what every
 // benchmark file shares (parameters, the result a run reports, the message
-// atoms, the clock and the pseudo-random generator).
+// atoms, the clock, the pseudo-random generator and the collector).
 //
 // Each benchmark is a function `result run_NAME(caf::actor_system&, const
 // params&)`. It sets its actors up, measures from the first message sent to
@@ -48,6 +48,7 @@ using next_atom = caf::atom_constant<caf::atom("next")>;
 using meet_atom = caf::atom_constant<caf::atom("meet")>;
 using change_atom = caf::atom_constant<caf::atom("change")>;
 using call_atom = caf::atom_constant<caf::atom("call")>;
+using await_atom = caf::atom_constant<caf::atom("await")>;
 
 // Monotonic wall time of the measured part.
 class stopwatch {
@@ -76,10 +77,10 @@ inline double fj_work(int64_t i) {
   return std::sqrt(x) * std::sin(x);
 }
 
-// Ends an actor that would otherwise wait forever once the measurement is
-// over. (Rings and meshes hold strong references to each other, so they never
-// become unreachable on their own; the others are stopped likewise, to say
-// so rather than rely on it.)
+// Ends an actor that would otherwise wait for messages forever, once the
+// measurement is over. Rings and meshes hold strong references to each
+// other, so they never become unreachable; the rest are stopped explicitly
+// too rather than left to CAF's unreachable-actor cleanup.
 inline void stop(caf::scoped_actor& self, const caf::actor& a) {
   self->send_exit(a, caf::exit_reason::user_shutdown);
 }
@@ -89,6 +90,20 @@ inline void stop_all(caf::scoped_actor& self,
   for (auto& a : actors)
     stop(self, a);
 }
+
+// The completions of fjcreation and idle, one per actor, go to a collector
+// actor inside the runtime rather than to the driver, so that a million of
+// them neither queue at the blocking driver nor keep their finished senders
+// alive there. The driver asks once for the tally of `expected` completions:
+// how many came, and the sum of the integers they carried.
+struct tally {
+  int64_t count = 0;
+  int64_t sum = 0;
+};
+
+caf::actor spawn_collector(caf::actor_system& sys);
+tally await_tally(caf::scoped_actor& self, const caf::actor& collector,
+                  int64_t expected);
 
 result run_pingpong(caf::actor_system& sys, const params& p);
 result run_counting(caf::actor_system& sys, const params& p);

@@ -15,7 +15,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,9 +29,20 @@ constexpr int exit_check_failed = 1;
 constexpr int exit_usage = 2;
 constexpr int64_t quick_divisor = 10;
 
-// One parameter and its default. `scales` marks the work counts that
-// `--quick` divides; actor and thread counts, and the breaker's window,
-// threshold and reset (the shape of its protocol), keep their values.
+// The largest value any parameter takes, so that the products below (the ops
+// of fjthroughput, mailbox, ask ...) stay far inside 64 bits, and ask's
+// request numbers inside their 40 bits.
+constexpr int64_t param_max = 1000000000000;
+// Worker threads, and threads started outside the runtime, at most.
+constexpr int64_t max_threads = 1024;
+// skynet's leaves, at most: the sum of their numbers must fit in 63 bits.
+constexpr int64_t skynet_max_leaves = 1000000000;
+
+// One parameter and its default. `scales` marks the amounts of work that
+// `--quick` divides (messages, round trips, hops, meetings, calls, asks). The
+// actor counts, the threads outside the runtime, skynet's tree and the
+// breaker's protocol (window, threshold, reset) keep their values: they give
+// a run its shape, the same parameters casty-bench keeps.
 struct param_spec {
   const char* key;
   int64_t value;
@@ -46,6 +56,10 @@ struct bench_spec {
   // Why a parameter set cannot run, or nullptr when it can.
   const char* (*invalid)(const params&);
 };
+
+bool product_fits(int64_t a, int64_t b, int64_t limit) {
+  return a <= limit / b;
+}
 
 const char* no_constraint(const params&) {
   return nullptr;
@@ -62,7 +76,11 @@ const std::vector<bench_spec>& benchmarks() {
     {"fjthroughput",
      {{"a", 60, false}, {"n", 100000, true}},
      run_fjthroughput,
-     no_constraint},
+     [](const params& p) -> const char* {
+       return product_fits(p.at("a"), p.at("n"), param_max)
+                ? nullptr
+                : "fjthroughput: --a times --n must be at most 1e12";
+     }},
     {"fjcreation", {{"n", 1000000, false}}, run_fjcreation, no_constraint},
     {"chameneos",
      {{"c", 100, false}, {"m", 2000000, true}},
@@ -74,22 +92,33 @@ const std::vector<bench_spec>& benchmarks() {
      {{"w", 120, false}, {"p", 50000, true}},
      run_big,
      [](const params& p) -> const char* {
-       return p.at("w") < 2 ? "big needs --w 2 or more" : nullptr;
+       if (p.at("w") < 2)
+         return "big needs --w 2 or more";
+       return product_fits(p.at("w"), p.at("p"), param_max)
+                ? nullptr
+                : "big: --w times --p must be at most 1e12";
      }},
     {"mailbox",
      {{"t", 2, false}, {"m", 5000000, true}},
      run_mailbox,
-     no_constraint},
+     [](const params& p) -> const char* {
+       if (p.at("t") > max_threads)
+         return "mailbox: --t must be at most 1024";
+       return product_fits(p.at("t"), p.at("m"), param_max)
+                ? nullptr
+                : "mailbox: --t times --m must be at most 1e12";
+     }},
     {"skynet",
      {{"depth", 6, false}, {"fanout", 10, false}},
      run_skynet,
      [](const params& p) -> const char* {
-       // The leaf numbers and their sum must fit in 63 bits.
-       double leaves = 1;
-       for (int64_t i = 0; i < p.at("depth"); ++i)
-         leaves *= static_cast<double>(p.at("fanout"));
-       return leaves > 1e9 ? "skynet: fanout^depth must be at most 1e9"
-                           : nullptr;
+       int64_t leaves = 1;
+       for (int64_t level = 0; level < p.at("depth"); ++level) {
+         if (!product_fits(leaves, p.at("fanout"), skynet_max_leaves))
+           return "skynet: --fanout to the power --depth must be at most 1e9";
+         leaves *= p.at("fanout");
+       }
+       return nullptr;
      }},
     {"breaker",
      {{"callers", 1000, false},
@@ -100,14 +129,26 @@ const std::vector<bench_spec>& benchmarks() {
       {"reset", 20, false}},
      run_breaker,
      [](const params& p) -> const char* {
-       return p.at("callers") % p.at("clients") != 0
-                ? "breaker needs --callers a multiple of --clients"
-                : nullptr;
+       for (const char* key : {"callers", "clients", "window", "threshold"})
+         if (p.at(key) > INT32_MAX)
+           return "breaker: --callers, --clients, --window and --threshold "
+                  "must fit 32 bits";
+       if (p.at("callers") % p.at("clients") != 0)
+         return "breaker needs --callers a multiple of --clients";
+       return product_fits(p.at("clients"), p.at("calls"), param_max)
+                ? nullptr
+                : "breaker: --clients times --calls must be at most 1e12";
      }},
     {"ask",
      {{"t", 2, false}, {"q", 200000, true}, {"e", 64, false}},
      run_ask,
-     no_constraint},
+     [](const params& p) -> const char* {
+       if (p.at("t") > max_threads)
+         return "ask: --t must be at most 1024";
+       return product_fits(p.at("t"), p.at("q"), param_max)
+                ? nullptr
+                : "ask: --t times --q must be at most 1e12";
+     }},
     {"idle", {{"n", 1000000, false}}, run_idle, no_constraint},
   };
   return table;
@@ -135,11 +176,14 @@ void print_usage() {
   }
 }
 
-bool parse_positive(const char* text, int64_t& out) {
+// A decimal integer in 1..max, nothing else.
+bool parse_count(const char* text, int64_t max, int64_t& out) {
+  if (*text < '0' || *text > '9')
+    return false;
   char* end = nullptr;
   errno = 0;
   long long value = std::strtoll(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || value < 1)
+  if (errno != 0 || *end != '\0' || value < 1 || value > max)
     return false;
   out = value;
   return true;
@@ -168,13 +212,17 @@ bool parse_options(int argc, char** argv, options& opt) {
     } else if (arg.rfind("--caf#", 0) == 0) {
       opt.caf_args.push_back(arg);
     } else if (arg.size() > 2 && arg.rfind("--", 0) == 0 && i + 1 < argc) {
+      const bool workers = arg == "--workers";
+      const int64_t max = workers ? max_threads : param_max;
       int64_t value = 0;
-      if (!parse_positive(argv[i + 1], value)) {
-        std::fprintf(stderr, "caf-bench: %s wants a positive integer, not %s\n",
-                     arg.c_str(), argv[i + 1]);
+      if (!parse_count(argv[i + 1], max, value)) {
+        std::fprintf(stderr,
+                     "caf-bench: %s wants a whole number from 1 to %" PRId64
+                     ", not %s\n",
+                     arg.c_str(), max, argv[i + 1]);
         return false;
       }
-      if (arg == "--workers")
+      if (workers)
         opt.workers = value;
       else
         opt.overrides.emplace_back(arg.substr(2), value);
@@ -217,6 +265,7 @@ int run_one(const bench_spec& spec, const options& opt, const params& p) {
     if (auto err = cfg.parse(opt.caf_args)) {
       std::fprintf(stderr, "caf-bench: CAF rejected its options: %s\n",
                    cfg.render(err).c_str());
+      print_usage();
       return exit_usage;
     }
   }
@@ -278,10 +327,6 @@ std::string field(const std::string& line, const std::string& key) {
 }
 
 int run_all(const char* self_name, const options& opt) {
-  if (!opt.overrides.empty() || !opt.caf_args.empty()) {
-    std::fprintf(stderr, "caf-bench: all takes only --workers and --quick\n");
-    return exit_usage;
-  }
   std::fprintf(stderr, "%-13s %12s %10s %12s  %-5s %s\n", "benchmark", "ops",
                "secs", "rate/s", "check", "extra");
   bool all_ok = true;
@@ -304,9 +349,12 @@ int run_all(const char* self_name, const options& opt) {
     all_ok = all_ok && ok;
     // Whatever follows check= is benchmark-specific.
     std::string extra;
-    auto extra_pos = line.find(' ', line.find(" check="));
-    if (!line.empty() && extra_pos != std::string::npos)
-      extra = line.substr(extra_pos + 1);
+    auto check_pos = line.find(" check=");
+    if (check_pos != std::string::npos) {
+      auto extra_pos = line.find(' ', check_pos + 1);
+      if (extra_pos != std::string::npos)
+        extra = line.substr(extra_pos + 1);
+    }
     std::fprintf(stderr, "%-13s %12s %10s %12s  %-5s %s\n", spec.name,
                  field(line, "ops").c_str(), field(line, "secs").c_str(),
                  field(line, "rate").c_str(), ok ? "ok" : "FAIL",
@@ -323,8 +371,14 @@ int main(int argc, char** argv) {
     print_usage();
     return exit_usage;
   }
-  if (opt.name == "all")
+  if (opt.name == "all") {
+    if (!opt.overrides.empty() || !opt.caf_args.empty()) {
+      std::fprintf(stderr, "caf-bench: all takes only --workers and --quick\n");
+      print_usage();
+      return exit_usage;
+    }
     return run_all(argv[0], opt);
+  }
   const bench_spec* spec = find_benchmark(opt.name);
   params p;
   if (spec == nullptr) {

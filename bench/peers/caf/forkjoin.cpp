@@ -61,13 +61,10 @@ result run_fjthroughput(actor_system& sys, const params& p) {
 
 namespace {
 
-// The completion goes out with anon_send: a message carries a strong
-// reference to its sender, which would keep every finished actor alive in the
-// driver's mailbox until the driver gets to read it.
-behavior creation_worker(event_based_actor* self, actor driver) {
+behavior creation_worker(event_based_actor* self, actor collector) {
   return {
     [=](int64_t index) {
-      anon_send(driver, fj_work(index));
+      self->send(collector, done_atom::value, fj_work(index));
       self->quit();
     },
   };
@@ -84,17 +81,16 @@ int64_t peak_rss_kb() {
 result run_fjcreation(actor_system& sys, const params& p) {
   const int64_t n = p.at("n");
   scoped_actor self{sys};
+  auto collector = spawn_collector(sys);
 
-  actor driver{self};
   stopwatch clock;
   for (int64_t i = 0; i < n; ++i)
-    self->send(sys.spawn(creation_worker, driver), i);
-  int64_t completions = 0;
-  self->receive_for(completions, n)([](double) {});
+    self->send(sys.spawn(creation_worker, collector), i);
+  const tally completions = await_tally(self, collector, n);
   result r;
   r.secs = clock.secs();
   r.ops = n;
-  r.ok = completions == n;
+  r.ok = completions.count == n;
   r.add("peak_rss_kb", peak_rss_kb());
   return r;
 }

@@ -13,23 +13,25 @@ namespace cafbench {
 
 namespace {
 
-// The prescribed 16 bytes; the first word is the actor's index, which it
-// answers when it stops so the driver can tell that every actor did.
+// The prescribed 16 bytes: where to report, and the actor's index, which it
+// reports when it stops so the driver can tell that every actor did.
 struct idle_state {
-  int64_t words[2] = {0, 0};
+  actor collector;
+  int64_t index = 0;
 };
 static_assert(sizeof(idle_state) == 16, "idle actors carry 16 bytes of state");
 
-// `started` is a plain counter rather than a message to the driver, so
-// that the measurement does not include a million queued notifications.
-behavior idle_actor(stateful_actor<idle_state>* self, int64_t index,
-                    std::atomic<int64_t>* started) {
-  self->state.words[0] = index;
-  started->fetch_add(1, std::memory_order_relaxed);
+// `started` is a plain counter rather than a message to the driver, so the
+// measurement holds no queued notifications.
+behavior idle_actor(stateful_actor<idle_state>* self, actor collector,
+                    int64_t index, std::atomic<int64_t>* started) {
+  self->state.collector = std::move(collector);
+  self->state.index = index;
+  started->fetch_add(1, std::memory_order_release);
   return {
     [=](stop_atom) {
+      self->send(self->state.collector, done_atom::value, self->state.index);
       self->quit();
-      return self->state.words[0];
     },
   };
 }
@@ -52,28 +54,28 @@ result run_idle(actor_system& sys, const params& p) {
   // How often the driver looks whether every actor has started.
   const auto poll_interval = std::chrono::microseconds(100);
   scoped_actor self{sys};
-  std::vector<actor> actors;
-  actors.reserve(n); // the handles are the driver's, not the actors' cost
+  auto collector = spawn_collector(sys);
+  // The handles are the driver's, not the actors' cost: created before the
+  // first reading, so their pages are already resident.
+  std::vector<actor> actors(n);
   std::atomic<int64_t> started{0};
   const int64_t before = resident_bytes();
 
   stopwatch clock;
   for (int64_t i = 0; i < n; ++i)
-    actors.push_back(sys.spawn(idle_actor, i, &started));
-  while (started.load(std::memory_order_relaxed) < n)
+    actors[i] = sys.spawn(idle_actor, collector, i, &started);
+  while (started.load(std::memory_order_acquire) < n)
     std::this_thread::sleep_for(poll_interval);
   const int64_t after = resident_bytes();
 
   for (auto& a : actors)
     self->send(a, stop_atom::value);
   actors.clear();
-  int64_t stopped = 0;
-  int64_t index_sum = 0;
-  self->receive_for(stopped, n)([&](int64_t index) { index_sum += index; });
+  const tally stopped = await_tally(self, collector, n);
   result r;
   r.secs = clock.secs();
   r.ops = n;
-  r.ok = stopped == n && index_sum == n * (n - 1) / 2;
+  r.ok = stopped.count == n && stopped.sum == n * (n - 1) / 2;
   r.add("bytes_per_actor", (after - before) / n);
   return r;
 }
