@@ -45,11 +45,10 @@ static void schedule_cell(casty__cell_t *cell)
     }
 }
 
-int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
-                size_t size)
+static int deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, uint32_t type,
+                   const void *payload, size_t size)
 {
-    casty_system_t *system = cell->system;
-    if (atomic_load_explicit(&cell->gen, memory_order_acquire) != gen) {
+    if (atomic_load_explicit(&cell->gen, memory_order_seq_cst) != gen) {
         if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
             return CASTY_ESHUTDOWN;
         }
@@ -72,6 +71,35 @@ int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *pa
         casty__sched_on_send(system);
     }
     return CASTY_OK;
+}
+
+/* Which shard of a system's in-flight counters this thread uses. */
+static uint32_t thread_shard(void)
+{
+    static _Atomic uint32_t next_shard;
+    static __thread uint32_t shard = UINT32_MAX;
+    if (shard == UINT32_MAX) {
+        shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
+                CASTY__SEND_SHARDS;
+    }
+    return shard;
+}
+
+int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
+                size_t size)
+{
+    casty_system_t *system = cell->system;
+    if (casty__worker_of(system) != NULL) {
+        return deliver(system, cell, gen, type, payload, size);
+    }
+    /* From outside the pool, a send is counted in flight from before its gen
+     * check until its push is done, so that shutdown can wait for it: see
+     * casty_system_shutdown. */
+    _Atomic int64_t *in_flight = &system->outside_sends[thread_shard()].count;
+    atomic_fetch_add_explicit(in_flight, 1, memory_order_seq_cst);
+    int rc = deliver(system, cell, gen, type, payload, size);
+    atomic_fetch_sub_explicit(in_flight, 1, memory_order_release);
+    return rc;
 }
 
 int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)

@@ -2,6 +2,7 @@
 #ifndef CASTY_LIB_RUNTIME_H
 #define CASTY_LIB_RUNTIME_H
 
+#include <ck_md.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -44,6 +45,15 @@ typedef enum casty__system_state {
 
 typedef struct casty__slab casty__slab_t;
 
+/* Shards of the count of sends in flight from threads outside the pool; a
+ * thread sticks to one, so senders rarely share a cache line. */
+#define CASTY__SEND_SHARDS 16u
+
+typedef struct casty__send_shard {
+    _Alignas(CK_MD_CACHELINE) _Atomic int64_t count;
+    char pad[CK_MD_CACHELINE - sizeof(int64_t)];
+} casty__send_shard_t;
+
 struct casty_system {
     casty__injector_t injector;
 
@@ -80,6 +90,7 @@ struct casty_system {
     casty__promise_t *all_promises;
 
     casty__names_t names;
+    casty__send_shard_t outside_sends[CASTY__SEND_SHARDS];
 };
 
 /* The worker running on this thread, or NULL outside every pool. */

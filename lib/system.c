@@ -1,4 +1,5 @@
 /* The system's life cycle: create, lookup, wait, shutdown, destroy, stats. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,6 +78,9 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     atomic_init(&s->spawned_outside, 0);
     atomic_init(&s->stopped_outside, 0);
     atomic_init(&s->stop_waiters, 0);
+    for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
+        atomic_init(&s->outside_sends[i].count, 0);
+    }
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -207,7 +211,17 @@ int casty_system_shutdown(casty_system_t *system)
     pthread_mutex_unlock(&system->lock);
 
     casty__sched_stop(system);
-    /* Every actor has stopped; what is still queued arrived during the stop. */
+    /* Every actor has stopped and every worker has left. A send from outside
+     * may still be between its gen check and its push; wait for those, so
+     * the drain below finds (and counts) every message. The wait is short
+     * and finite: any send that starts now fails the gen check, since every
+     * gen was bumped at its actor's stop. The seq_cst counts pair with the
+     * seq_cst gen check and bump (actor.c). */
+    for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
+        while (atomic_load_explicit(&system->outside_sends[i].count, memory_order_seq_cst) > 0) {
+            sched_yield();
+        }
+    }
     casty__pool_each(system, drain_actor);
 
     pthread_mutex_lock(&system->lock);

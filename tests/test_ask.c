@@ -341,9 +341,9 @@ Test(ask, ask_to_no_actor_or_a_stopped_one_is_enoactor)
 {
     echo_req_t q = {0};
     echo_reply_t r;
-    cr_expect_eq(casty_ask(CASTY_REF_NONE, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r,
-                           ASK_TIMEOUT),
-                 CASTY_ENOACTOR);
+    cr_expect_eq(
+        casty_ask(CASTY_REF_NONE, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT),
+        CASTY_ENOACTOR);
     casty_ref_t s = spawn_server();
     cr_assert_eq(casty_stop(s), CASTY_OK);
     cr_assert_eq(casty_wait_stopped(sys, s, ASK_TIMEOUT), CASTY_OK);
@@ -460,8 +460,7 @@ Test(ask, timeout_holds_while_the_workers_are_busy)
     for (int i = 0; i < 10; i++) {
         echo_req_t q = {0};
         int64_t t0 = now_ns();
-        int rc = casty_ask(silent, MSG_SILENT, &q, sizeof q, &q.reply_to, NULL, 0,
-                           CASTY_MILLIS(1));
+        int rc = casty_ask(silent, MSG_SILENT, &q, sizeof q, &q.reply_to, NULL, 0, CASTY_MILLIS(1));
         double ms = (double)(now_ns() - t0) / 1e6;
         cr_expect_eq(rc, CASTY_ETIMEDOUT);
         if (ms > worst_ms) {

@@ -23,7 +23,8 @@ typedef struct casty_ref {
     uint64_t gen;             /* the incarnation; a stopped actor's is stale */
 } casty_ref_t;
 
-/* The ref that names no actor. Telling it counts a dead letter. */
+/* The ref that names no actor. Telling it returns CASTY_ENOACTOR; it names
+ * no system either, so no system's statistics count it. */
 #define CASTY_REF_NONE ((casty_ref_t){NULL, 0})
 
 /* Message type tags from this value up are the runtime's own. */
@@ -42,7 +43,7 @@ static inline bool casty_ref_equal(casty_ref_t a, casty_ref_t b)
  *
  * Errors: CASTY_EINVAL (payload NULL with size > 0, or a reserved type),
  * CASTY_EMSGSIZE (size above the system's max_payload), CASTY_ENOACTOR (the
- * actor has stopped, or `to` is CASTY_REF_NONE: counted as a dead letter),
+ * actor has stopped: counted as a dead letter; or `to` is CASTY_REF_NONE),
  * CASTY_ESHUTDOWN (the system has shut down), CASTY_ENOMEM. */
 int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size);
 

@@ -94,8 +94,8 @@ int casty_system_shutdown(casty_system_t *system);
 void casty_system_destroy(casty_system_t *system);
 
 typedef struct casty_stats {
-    uint64_t dead_letters; /* messages to stopped actors, to CASTY_REF_NONE, left
-                              queued at a stop, or late replies to asks */
+    uint64_t dead_letters; /* messages to stopped actors, left queued at a stop
+                              or at shutdown, or late replies to asks */
     uint64_t unhandled;    /* messages a behavior answered with casty_unhandled() */
     uint64_t spawned;      /* actors spawned so far */
     uint64_t stopped;      /* actors stopped so far */

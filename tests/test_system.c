@@ -1,0 +1,289 @@
+/*
+ * test_system.c - the system's life cycle (casty/system.h): create and
+ * destroy with several worker counts, the defaults, the name, statistics of
+ * spawns and stops, shutdown twice, destroy(NULL), wait on CASTY_REF_NONE.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "casty/casty.h"
+
+#define ASK_TIMEOUT CASTY_SECONDS(10)
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void pause_briefly(void)
+{
+    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 200000}, NULL);
+}
+
+static casty_stats_t stats_of(casty_system_t *s)
+{
+    casty_stats_t st;
+    cr_assert_eq(casty_system_stats(s, &st), CASTY_OK);
+    return st;
+}
+
+/* Polls stats until `stopped` reaches `want` (bumped just after the stop
+ * that casty_wait_stopped sees), for at most 5 s. */
+static uint64_t stopped_reaching(casty_system_t *s, uint64_t want)
+{
+    int64_t deadline = now_ns() + 5000000000;
+    uint64_t got = stats_of(s).stopped;
+    while (got < want && now_ns() < deadline) {
+        pause_briefly();
+        got = stats_of(s).stopped;
+    }
+    return got;
+}
+
+enum { MSG_PING = 1, MSG_SPAWN_KIDS };
+
+typedef struct req {
+    uint32_t kids;
+    casty_ref_t reply_to;
+} req_t;
+
+static casty_behavior_t node_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)env;
+    const req_t *q = msg->payload;
+    int32_t rc = CASTY_OK;
+    switch (msg->type) {
+    case MSG_PING:
+        break;
+    case MSG_SPAWN_KIDS:
+        for (uint32_t i = 0; i < q->kids && rc == CASTY_OK; i++) {
+            casty_ref_t kid;
+            rc = casty_ctx_spawn(ctx, casty_receive_stateless(node_receive), NULL, &kid);
+        }
+        break;
+    default:
+        return casty_unhandled();
+    }
+    casty_tell(q->reply_to, msg->type, &rc, sizeof rc);
+    return casty_same();
+}
+
+static int32_t ask_node(casty_ref_t node, uint32_t type, uint32_t kids)
+{
+    req_t q = {.kids = kids};
+    int32_t rc = 12345;
+    int arc = casty_ask(node, type, &q, sizeof q, &q.reply_to, &rc, sizeof rc, ASK_TIMEOUT);
+    cr_assert_eq(arc, CASTY_OK, "ask: %s", casty_strerror(arc));
+    return rc;
+}
+
+/* ---- worker counts ---- */
+
+ParameterizedTestParameters(system, create_run_destroy)
+{
+    static uint32_t counts[] = {1, 2, 4, 16};
+    return cr_make_param_array(uint32_t, counts, sizeof counts / sizeof counts[0]);
+}
+
+ParameterizedTest(uint32_t *workers, system, create_run_destroy, .timeout = 60)
+{
+    casty_config_t config;
+    casty_config_init(&config);
+    config.workers = *workers;
+    casty_system_t *s;
+    cr_assert_eq(casty_system_create(&config, &s), CASTY_OK, "%u workers", *workers);
+    cr_expect_eq(casty_system_workers(s), *workers);
+    /* Enough actors to keep every worker busy, each answering. */
+    enum { ACTORS = 64 };
+    casty_ref_t refs[ACTORS];
+    for (int i = 0; i < ACTORS; i++) {
+        cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), NULL, &refs[i]),
+                     CASTY_OK);
+    }
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < ACTORS; i++) {
+            cr_assert_eq(ask_node(refs[i], MSG_PING, 0), CASTY_OK);
+        }
+    }
+    cr_expect_eq(stats_of(s).spawned, ACTORS);
+    casty_system_destroy(s);
+}
+
+Test(system, create_and_destroy_many_times, .timeout = 60)
+{
+    for (int i = 0; i < 50; i++) {
+        casty_config_t config;
+        casty_config_init(&config);
+        config.workers = 1 + (uint32_t)(i % 4);
+        casty_system_t *s;
+        cr_assert_eq(casty_system_create(&config, &s), CASTY_OK);
+        casty_ref_t a;
+        cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), "a", &a), CASTY_OK);
+        cr_assert_eq(ask_node(a, MSG_PING, 0), CASTY_OK);
+        casty_system_destroy(s); /* without an explicit shutdown */
+    }
+}
+
+/* ---- defaults and name ---- */
+
+Test(system, default_config)
+{
+    casty_config_t config;
+    memset(&config, 0xff, sizeof config);
+    casty_config_init(&config);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cr_expect_eq(config.workers, (uint32_t)cpus, "default workers %u, online CPUs %ld",
+                 config.workers, cpus);
+    cr_expect_str_eq(config.name, "casty");
+    cr_expect_eq(config.max_payload, (size_t)64 * 1024);
+    casty_config_init(NULL); /* harmless */
+
+    casty_system_t *s;
+    cr_assert_eq(casty_system_create(NULL, &s), CASTY_OK, "a NULL config means the defaults");
+    cr_expect_eq(casty_system_workers(s), (uint32_t)cpus);
+    cr_expect_str_eq(casty_system_name(s), "casty");
+    casty_ref_t a;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), NULL, &a), CASTY_OK);
+    static unsigned char buf[64 * 1024 + 1];
+    cr_expect_eq(casty_tell(a, 99, buf, 64 * 1024), CASTY_OK, "64 KiB by default");
+    cr_expect_eq(casty_tell(a, 99, buf, 64 * 1024 + 1), CASTY_EMSGSIZE);
+    casty_system_destroy(s);
+}
+
+Test(system, name_is_copied)
+{
+    char name[16];
+    strcpy(name, "orders");
+    casty_config_t config;
+    casty_config_init(&config);
+    config.workers = 1;
+    config.name = name;
+    casty_system_t *s;
+    cr_assert_eq(casty_system_create(&config, &s), CASTY_OK);
+    strcpy(name, "XXXXXX");
+    cr_expect_str_eq(casty_system_name(s), "orders");
+    cr_expect_neq(casty_system_name(s), name, "the system keeps its own copy");
+    casty_system_destroy(s);
+}
+
+/* ---- statistics ---- */
+
+Test(system, stats_count_spawns_and_stops, .timeout = 60)
+{
+    casty_config_t config;
+    casty_config_init(&config);
+    config.workers = 2;
+    casty_system_t *s;
+    cr_assert_eq(casty_system_create(&config, &s), CASTY_OK);
+    casty_stats_t st = stats_of(s);
+    cr_expect_eq(st.spawned, 0);
+    cr_expect_eq(st.stopped, 0);
+    cr_expect_eq(st.dead_letters, 0);
+    cr_expect_eq(st.unhandled, 0);
+
+    enum { TOP = 5, KIDS = 3 };
+    casty_ref_t tops[TOP];
+    for (int i = 0; i < TOP; i++) {
+        cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), NULL, &tops[i]),
+                     CASTY_OK);
+        cr_assert_eq(ask_node(tops[i], MSG_SPAWN_KIDS, KIDS), CASTY_OK);
+    }
+    cr_expect_eq(stats_of(s).spawned, TOP * (1 + KIDS), "spawns from threads and from workers");
+    cr_expect_eq(stats_of(s).stopped, 0);
+
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(casty_stop(tops[i]), CASTY_OK);
+        cr_assert_eq(casty_wait_stopped(s, tops[i], ASK_TIMEOUT), CASTY_OK);
+    }
+    cr_expect_eq(stopped_reaching(s, 2 * (1 + KIDS)), 2 * (1 + KIDS), "two families stopped");
+
+    /* An unhandled message is counted. */
+    req_t q = {0};
+    cr_assert_eq(casty_tell(tops[2], 99, &q, sizeof q), CASTY_OK);
+    cr_assert_eq(ask_node(tops[2], MSG_PING, 0), CASTY_OK);
+    cr_expect_eq(stats_of(s).unhandled, 1);
+
+    cr_assert_eq(casty_system_shutdown(s), CASTY_OK);
+    st = stats_of(s);
+    cr_expect_eq(st.spawned, TOP * (1 + KIDS));
+    cr_expect_eq(st.stopped, TOP * (1 + KIDS), "shutdown stops every actor");
+    casty_system_destroy(s);
+}
+
+/* ---- shutdown and destroy ---- */
+
+Test(system, shutdown_is_idempotent, .timeout = 30)
+{
+    casty_system_t *s;
+    cr_assert_eq(casty_system_create(NULL, &s), CASTY_OK);
+    casty_ref_t a;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), "a", &a), CASTY_OK);
+    cr_expect_eq(casty_system_shutdown(s), CASTY_OK);
+    cr_expect_eq(casty_system_shutdown(s), CASTY_OK);
+    cr_expect_eq(casty_system_shutdown(s), CASTY_OK);
+    cr_expect_eq(casty_wait_stopped(s, a, 0), CASTY_OK);
+    cr_expect_str_eq(casty_system_name(s), "casty", "the name stays readable until destroy");
+    casty_system_destroy(s);
+}
+
+Test(system, shutdown_of_an_empty_system)
+{
+    casty_system_t *s;
+    cr_assert_eq(casty_system_create(NULL, &s), CASTY_OK);
+    cr_expect_eq(casty_system_shutdown(s), CASTY_OK);
+    casty_stats_t st = stats_of(s);
+    cr_expect_eq(st.spawned, 0);
+    cr_expect_eq(st.stopped, 0);
+    casty_system_destroy(s);
+}
+
+Test(system, destroy_null_is_safe)
+{
+    casty_system_destroy(NULL);
+    cr_expect_null(casty_system_name(NULL));
+    cr_expect_eq(casty_system_workers(NULL), 0);
+}
+
+Test(system, wait_stopped_on_ref_none_returns_ok)
+{
+    casty_system_t *s;
+    cr_assert_eq(casty_system_create(NULL, &s), CASTY_OK);
+    cr_expect_eq(casty_wait_stopped(s, CASTY_REF_NONE, 0), CASTY_OK);
+    cr_expect_eq(casty_wait_stopped(s, CASTY_REF_NONE, CASTY_FOREVER), CASTY_OK);
+    casty_system_destroy(s);
+}
+
+Test(system, wait_stopped_forever_returns_when_the_actor_stops, .timeout = 30)
+{
+    casty_system_t *s;
+    cr_assert_eq(casty_system_create(NULL, &s), CASTY_OK);
+    casty_ref_t a;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), NULL, &a), CASTY_OK);
+    cr_assert_eq(casty_stop(a), CASTY_OK);
+    cr_expect_eq(casty_wait_stopped(s, a, CASTY_FOREVER), CASTY_OK);
+    casty_system_destroy(s);
+}
+
+Test(system, two_systems_are_independent)
+{
+    casty_system_t *s1, *s2;
+    cr_assert_eq(casty_system_create(NULL, &s1), CASTY_OK);
+    cr_assert_eq(casty_system_create(NULL, &s2), CASTY_OK);
+    casty_ref_t a1, a2;
+    cr_assert_eq(casty_spawn(s1, casty_receive_stateless(node_receive), "a", &a1), CASTY_OK);
+    cr_assert_eq(casty_spawn(s2, casty_receive_stateless(node_receive), "a", &a2), CASTY_OK,
+                 "names are per system");
+    cr_assert_eq(casty_system_shutdown(s1), CASTY_OK);
+    cr_expect_eq(ask_node(a2, MSG_PING, 0), CASTY_OK, "the other system runs on");
+    cr_expect_eq(stats_of(s2).stopped, 0);
+    casty_system_destroy(s1);
+    cr_expect_eq(ask_node(a2, MSG_PING, 0), CASTY_OK);
+    casty_system_destroy(s2);
+}
