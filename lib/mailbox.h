@@ -38,7 +38,7 @@ typedef struct casty__envelope {
     uint64_t gen;  /* the incarnation of the receiver the sender meant */
     uint32_t type; /* the message tag */
     uint32_t size; /* bytes of payload */
-    uint64_t reserved;
+    struct casty__envelope_cache *home; /* where the block goes back (envelope.h) */
 } casty__envelope_t;
 
 _Static_assert(sizeof(casty__envelope_t) % 16 == 0, "payload must stay 16-byte aligned");

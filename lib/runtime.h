@@ -11,6 +11,7 @@
 
 #include "casty/system.h"
 #include "cell.h"
+#include "envelope.h"
 #include "injector.h"
 #include "names.h"
 #include "wsqueue.h"
@@ -34,8 +35,6 @@ typedef struct casty__worker {
     pthread_t thread;
     casty__actor_t *free_cells; /* recycled actor cells, owner only */
     uint32_t free_count;
-    casty__envelope_t *free_envelopes; /* recycled small envelopes, owner only */
-    uint32_t free_envelope_count;
     /* Counters written by this worker alone, summed by casty_system_stats. */
     _Atomic uint64_t spawned;
     _Atomic uint64_t stopped;
@@ -112,43 +111,6 @@ static inline casty__worker_t *casty__worker_of(casty_system_t *system)
  * workers can steal it (a handler sending in a long loop would otherwise keep
  * it from running anywhere until the loop ends). */
 #define CASTY__NEXT_MAX_SENDS 32u
-
-/* Envelopes. Those with a payload of up to CASTY__SMALL_PAYLOAD bytes are
- * all one block size, so a worker keeps the ones it frees (up to
- * CASTY__ENVELOPE_CACHE) and reuses them for its own sends: a message
- * answered on the same worker costs no allocator call. Blocks come from
- * malloc (jemalloc's thread caches, in a normal build) and any thread may
- * free one with free(). */
-#define CASTY__SMALL_PAYLOAD 32u
-#define CASTY__ENVELOPE_CACHE 1024u
-
-static inline casty__envelope_t *casty__envelope_alloc(size_t payload)
-{
-    if (payload > CASTY__SMALL_PAYLOAD) {
-        return malloc(sizeof(casty__envelope_t) + payload);
-    }
-    casty__worker_t *w = casty__current_worker;
-    if (w != NULL && w->free_envelopes != NULL) {
-        casty__envelope_t *env = w->free_envelopes;
-        w->free_envelopes = atomic_load_explicit(&env->next, memory_order_relaxed);
-        w->free_envelope_count--;
-        return env;
-    }
-    return malloc(sizeof(casty__envelope_t) + CASTY__SMALL_PAYLOAD);
-}
-
-static inline void casty__envelope_free(casty__envelope_t *env)
-{
-    casty__worker_t *w = casty__current_worker;
-    if (env->size <= CASTY__SMALL_PAYLOAD && w != NULL &&
-        w->free_envelope_count < CASTY__ENVELOPE_CACHE) {
-        atomic_store_explicit(&env->next, w->free_envelopes, memory_order_relaxed);
-        w->free_envelopes = env;
-        w->free_envelope_count++;
-        return;
-    }
-    free(env);
-}
 
 /* sched.c */
 void casty__sched_spill_next(casty__worker_t *worker);

@@ -259,12 +259,6 @@ static void *worker_main(void *arg)
         }
     }
     casty__current_worker = NULL;
-    while (w->free_envelopes != NULL) {
-        casty__envelope_t *env = w->free_envelopes;
-        w->free_envelopes = atomic_load_explicit(&env->next, memory_order_relaxed);
-        free(env);
-    }
-    w->free_envelope_count = 0;
     return NULL;
 }
 

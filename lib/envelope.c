@@ -1,0 +1,135 @@
+/* The slow paths of envelope.h: making and adopting caches, refilling a
+ * cache from its returned stack or malloc, and sending blocks home. */
+#include "envelope.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+__thread casty__envelope_cache_t *casty__thread_cache;
+
+static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
+static casty__envelope_cache_t *free_caches; /* left by exited threads */
+static casty__envelope_cache_t *all_caches;  /* every cache, for LeakSanitizer's sake too */
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static void push_home(casty__envelope_cache_t *home, casty__envelope_t *first,
+                      casty__envelope_t *last)
+{
+    casty__envelope_t *top = atomic_load_explicit(&home->returned, memory_order_relaxed);
+    do {
+        atomic_store_explicit(&last->next, top, memory_order_relaxed);
+    } while (!atomic_compare_exchange_weak_explicit(&home->returned, &top, first,
+                                                    memory_order_release, memory_order_relaxed));
+}
+
+static void flush_out(casty__envelope_cache_t *c)
+{
+    if (c->out_count > 0) {
+        push_home(c->out_home, c->out_first, c->out_last);
+        c->out_home = NULL;
+        c->out_first = c->out_last = NULL;
+        c->out_count = 0;
+    }
+}
+
+/* At thread exit: send gathered blocks home, then leave the cache (and its
+ * free blocks) for the next thread. */
+static void retire_cache(void *arg)
+{
+    casty__envelope_cache_t *c = arg;
+    flush_out(c);
+    casty__thread_cache = NULL;
+    pthread_mutex_lock(&caches_lock);
+    c->next_free = free_caches;
+    free_caches = c;
+    pthread_mutex_unlock(&caches_lock);
+}
+
+static void make_exit_key(void)
+{
+    pthread_key_create(&exit_key, retire_cache);
+}
+
+casty__envelope_cache_t *casty__envelope_cache_create(void)
+{
+    pthread_once(&exit_key_once, make_exit_key);
+    pthread_mutex_lock(&caches_lock);
+    casty__envelope_cache_t *c = free_caches;
+    if (c != NULL) {
+        free_caches = c->next_free;
+    }
+    pthread_mutex_unlock(&caches_lock);
+    if (c == NULL) {
+        c = aligned_alloc(CK_MD_CACHELINE, sizeof *c);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->local = NULL;
+        c->count = 0;
+        c->out_home = NULL;
+        c->out_first = c->out_last = NULL;
+        c->out_count = 0;
+        atomic_init(&c->returned, NULL);
+        pthread_mutex_lock(&caches_lock);
+        c->next_all = all_caches;
+        all_caches = c;
+        pthread_mutex_unlock(&caches_lock);
+    }
+    pthread_setspecific(exit_key, c);
+    casty__thread_cache = c;
+    return c;
+}
+
+casty__envelope_t *casty__envelope_refill(casty__envelope_cache_t *c)
+{
+    if (c == NULL) {
+        c = casty__envelope_cache_create();
+    }
+    if (c != NULL) {
+        /* An adopted cache may come with a list of its own. */
+        if (c->local == NULL) {
+            c->local = atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire);
+        }
+        casty__envelope_t *env = c->local;
+        if (env != NULL) {
+            c->local = atomic_load_explicit(&env->next, memory_order_relaxed);
+            return env;
+        }
+    }
+    casty__envelope_t *env = malloc(sizeof(casty__envelope_t) + CASTY__SMALL_PAYLOAD);
+    if (env != NULL) {
+        env->home = c; /* NULL if no cache could be made: then it is freed */
+    }
+    return env;
+}
+
+void casty__envelope_return(casty__envelope_cache_t *c, casty__envelope_t *env)
+{
+    casty__envelope_cache_t *home = env->home;
+    if (home == NULL || home == c || c == NULL) {
+        /* Large, or our own with our list full, or freed by a thread with no
+         * cache (which would have to make one just for this). */
+        if (home != NULL && c == NULL) {
+            push_home(home, env, env);
+            return;
+        }
+        free(env);
+        return;
+    }
+    if (c->out_home != home) {
+        flush_out(c);
+        c->out_home = home;
+        c->out_first = env;
+        c->out_last = env;
+        c->out_count = 1;
+        atomic_store_explicit(&env->next, NULL, memory_order_relaxed);
+    } else {
+        atomic_store_explicit(&env->next, c->out_first, memory_order_relaxed);
+        c->out_first = env;
+        c->out_count++;
+    }
+    if (c->out_count >= CASTY__RETURN_BATCH) {
+        flush_out(c);
+    }
+}
