@@ -5,14 +5,19 @@
  *  - the mailbox: many producers, one consumer that runs only when
  *    scheduled; every message arrives once, in order per producer, and the
  *    idle bit never grants a second run while one is pending;
- *  - the injector: many producers, several consumers; every node once.
+ *  - the injector: many producers, several consumers; every node once;
+ *  - the envelope caches: threads that free each other's envelopes, so that
+ *    blocks travel home through the returned stacks; no block is handed out
+ *    twice at once.
  * Usage: stress_queues [scale]   (default 1; work grows linearly) */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "envelope.h"
 #include "injector.h"
 #include "mailbox.h"
 #include "wsqueue.h"
@@ -253,6 +258,63 @@ static void stress_injector(void)
     free((void *)popped);
 }
 
+/* ---- envelope caches ---- */
+
+#define ENV_THREADS 4
+#define ENV_SLOTS 1024
+
+/* A shared pool of envelopes in transit; each thread puts its own in and
+ * takes (and frees) whatever it finds, so most frees are foreign. */
+static _Atomic(casty__envelope_t *) in_transit[ENV_SLOTS];
+static uint32_t env_rounds;
+static _Atomic uint32_t env_bad;
+
+static void *env_main(void *arg)
+{
+    uint32_t me = (uint32_t)(uintptr_t)arg;
+    uint64_t x = me + 1;
+    for (uint32_t i = 0; i < env_rounds; i++) {
+        casty__envelope_t *env = casty__envelope_alloc(8);
+        env->type = me;
+        env->size = 8;
+        uint64_t stamp = ((uint64_t)me << 32) | i;
+        memcpy(casty__envelope_payload(env), &stamp, sizeof stamp);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        casty__envelope_t *old = atomic_exchange(&in_transit[x % ENV_SLOTS], env);
+        if (old != NULL) {
+            uint64_t seen;
+            memcpy(&seen, casty__envelope_payload(old), sizeof seen);
+            if ((uint32_t)(seen >> 32) != old->type) {
+                atomic_fetch_add(&env_bad, 1); /* rewritten while in transit */
+            }
+            casty__envelope_free(old);
+        }
+    }
+    return NULL;
+}
+
+static void stress_envelopes(void)
+{
+    env_rounds = 500000u * scale;
+    pthread_t threads[ENV_THREADS];
+    for (uint32_t i = 0; i < ENV_THREADS; i++) {
+        pthread_create(&threads[i], NULL, env_main, (void *)(uintptr_t)i);
+    }
+    for (uint32_t i = 0; i < ENV_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    for (uint32_t i = 0; i < ENV_SLOTS; i++) {
+        casty__envelope_t *env = atomic_exchange(&in_transit[i], NULL);
+        if (env != NULL) {
+            casty__envelope_free(env);
+        }
+    }
+    CHECK(atomic_load(&env_bad) == 0, "envelopes: %u blocks changed hands while in use",
+          atomic_load(&env_bad));
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -264,6 +326,7 @@ int main(int argc, char **argv)
     stress_wsqueue();
     stress_mailbox();
     stress_injector();
+    stress_envelopes();
     if (failures > 0) {
         fprintf(stderr, "stress_queues: %d failures\n", failures);
         return 1;

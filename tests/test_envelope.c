@@ -1,0 +1,58 @@
+/* Envelope caches: reuse on the allocating thread, the way home from other
+ * threads, large envelopes straight from malloc. Concurrent use is in
+ * stress_queues.c. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+
+#include "envelope.h"
+
+#define N CASTY__RETURN_BATCH
+
+Test(envelope, a_freed_block_is_reused_by_its_thread)
+{
+    casty__envelope_t *a = casty__envelope_alloc(8);
+    cr_assert_not_null(a);
+    cr_assert_eq(a->home, casty__thread_cache);
+    casty__envelope_free(a);
+    cr_assert_eq(casty__envelope_alloc(16), a, "the last block freed is the next given");
+    casty__envelope_free(a);
+}
+
+Test(envelope, large_envelopes_have_no_home)
+{
+    casty__envelope_t *big = casty__envelope_alloc(CASTY__SMALL_PAYLOAD + 1);
+    cr_assert_not_null(big);
+    cr_assert_null(big->home);
+    casty__envelope_free(big);
+}
+
+static casty__envelope_t *blocks[N];
+
+static void *free_them(void *arg)
+{
+    (void)arg;
+    casty__envelope_alloc(0); /* give this thread a cache of its own */
+    for (uint32_t i = 0; i < N; i++) {
+        casty__envelope_free(blocks[i]);
+    }
+    return NULL;
+}
+
+Test(envelope, blocks_freed_elsewhere_come_back_home)
+{
+    for (uint32_t i = 0; i < N; i++) {
+        blocks[i] = casty__envelope_alloc(4);
+        cr_assert_eq(blocks[i]->home, casty__thread_cache);
+    }
+    pthread_t t;
+    pthread_create(&t, NULL, free_them, NULL);
+    pthread_join(t, NULL); /* a full batch is pushed home at once */
+    for (uint32_t i = 0; i < N; i++) {
+        casty__envelope_t *env = casty__envelope_alloc(4);
+        bool ours = false;
+        for (uint32_t j = 0; j < N; j++) {
+            ours |= env == blocks[j];
+        }
+        cr_assert(ours, "allocation %u did not reuse a returned block", i);
+    }
+}
