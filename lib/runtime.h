@@ -26,10 +26,6 @@ typedef struct casty__worker {
     uint32_t next_sends;     /* sends by the running handler since the slot filled */
     uint32_t ticks;          /* runs so far, for the injector's fair share */
     uint64_t rng;            /* victim choice */
-    struct casty__seen {
-        uint32_t taken; /* the victim's queue front when last looked at */
-        int64_t since;  /* when it was first seen there */
-    } *seen;                 /* per victim, for the choice to steal */
     casty_system_t *system;
     uint32_t index;
     pthread_t thread;

@@ -38,11 +38,6 @@
 #define INJECTOR_INTERVAL 61u
 /* The most actors a worker takes from the injector at once. */
 #define INJECTOR_TAKE 32u
-/* Runnable actors queued on a worker from which a thief takes half at once;
- * fewer are taken only once their owner has not taken one for STALL_NS.
- * Both chosen with casty-bench chameneos, big, counting and breaker. */
-#define STEAL_BACKLOG 16u
-#define STALL_NS 50000
 /* Rounds of looking for work, with a yield between, before parking. */
 #define PARK_SPINS 64u
 
@@ -144,32 +139,6 @@ static uint64_t next_random(casty__worker_t *w)
     return x;
 }
 
-/* Whether to steal from victim `v` now. Moving an actor to another core
- * costs more than running a short handler (measured: chameneos and big ran
- * 3 times slower on 2 workers than on 1 when thieves took any queued actor),
- * so a thief takes only work its owner is not getting to: a backlog of
- * STEAL_BACKLOG or more, or a queue whose front has not moved for
- * STALL_NS (the owner is in a long handler). */
-static bool worth_stealing(casty__worker_t *w, uint32_t v)
-{
-    casty__wsqueue_t *q = &w->system->workers[v].queue;
-    uint32_t len = casty__wsqueue_len(q);
-    if (len == 0) {
-        return false;
-    }
-    if (len >= STEAL_BACKLOG) {
-        return true;
-    }
-    uint32_t taken = casty__wsqueue_taken(q);
-    int64_t now = casty__now_ns();
-    if (taken != w->seen[v].taken) {
-        w->seen[v].taken = taken;
-        w->seen[v].since = now;
-        return false;
-    }
-    return now - w->seen[v].since >= STALL_NS;
-}
-
 static casty__actor_t *steal(casty__worker_t *w)
 {
     casty_system_t *system = w->system;
@@ -177,7 +146,7 @@ static casty__actor_t *steal(casty__worker_t *w)
     uint32_t start = (uint32_t)(next_random(w) % n);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t v = (start + i) % n;
-        if (v == w->index || !worth_stealing(w, v)) {
+        if (v == w->index) {
             continue;
         }
         casty__actor_t *a = casty__wsqueue_steal_into(&system->workers[v].queue, &w->queue);
@@ -270,13 +239,6 @@ int casty__sched_start(casty_system_t *system)
         w->system = system;
         w->index = i;
         w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
-        w->seen = calloc(system->nworkers, sizeof *w->seen);
-        if (w->seen == NULL) {
-            for (uint32_t j = 0; j < i; j++) {
-                free(system->workers[j].seen);
-            }
-            return CASTY_ENOMEM;
-        }
         atomic_init(&w->spawned, 0);
         atomic_init(&w->stopped, 0);
     }
@@ -286,9 +248,6 @@ int casty__sched_start(casty_system_t *system)
             wake_all(system);
             for (uint32_t j = 0; j < i; j++) {
                 pthread_join(system->workers[j].thread, NULL);
-            }
-            for (uint32_t j = 0; j < system->nworkers; j++) {
-                free(system->workers[j].seen);
             }
             return CASTY_ENOMEM;
         }
@@ -302,7 +261,5 @@ void casty__sched_stop(casty_system_t *system)
     wake_all(system);
     for (uint32_t i = 0; i < system->nworkers; i++) {
         pthread_join(system->workers[i].thread, NULL);
-        free(system->workers[i].seen);
-        system->workers[i].seen = NULL;
     }
 }

@@ -55,13 +55,6 @@ uint32_t casty__wsqueue_pop_many(casty__wsqueue_t *q, void **out, uint32_t max);
  * NULL when there was nothing to steal. */
 void *casty__wsqueue_steal_into(casty__wsqueue_t *victim, casty__wsqueue_t *own);
 
-/* How many items have ever been taken from the front: it moves whenever
- * the owner (or a thief) takes one. A hint for other threads. */
-static inline uint32_t casty__wsqueue_taken(casty__wsqueue_t *q)
-{
-    return atomic_load_explicit(&q->head, memory_order_relaxed);
-}
-
 /* Items queued, as seen now: exact for the owner, a hint for others. */
 uint32_t casty__wsqueue_len(casty__wsqueue_t *q);
 
