@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "casty/casty.h"
+#include "support.h"
 
 #define THREADS 4u
 #define ECHOES 16u
@@ -64,13 +65,6 @@ static uint64_t checksum(uint32_t thread, uint64_t seq)
     return (seq * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)thread << 56) ^ 0x5bd1e995u;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static casty_behavior_t echo_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
 {
     (void)ctx;
@@ -83,7 +77,7 @@ static casty_behavior_t echo_receive(casty_ctx_t *ctx, const casty_msg_t *msg, c
     if (q->delay_ns > 0) {
         /* Sleep rather than spin: the worker is held either way, without
          * burning a core the askers need. */
-        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = q->delay_ns}, NULL);
+        sleep_ns(q->delay_ns);
     }
     echo_reply_t r;
     r.thread = q->thread;
@@ -151,7 +145,7 @@ static void *asker_main(void *p)
     }
     /* Whatever comes late, nothing may land in r once its ask is over. */
     memset(&r, SENTINEL, sizeof r);
-    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 2 * SLOW_NS}, NULL);
+    sleep_ns(2 * SLOW_NS);
     if (!untouched((unsigned char *)&r, sizeof r)) {
         a->scribbled++;
     }
@@ -160,25 +154,15 @@ static void *asker_main(void *p)
 
 int main(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    double scale = argc > 1 ? atof(argv[1]) : DEFAULT_SCALE;
+    double scale = stress_scale(argc, argv, "stress_ask", DEFAULT_SCALE);
     if (!(scale > 0)) {
-        fprintf(stderr, "usage: stress_ask [scale > 0]\n");
         return 2;
     }
     uint64_t asks = (uint64_t)(20000 * scale);
     if (asks < 2 * SLOW_EVERY) {
         asks = 2 * SLOW_EVERY;
     }
-    casty_config_t config;
-    casty_config_init(&config);
-    config.workers = 4;
-    casty_system_t *sys;
-    int rc = casty_system_create(&config, &sys);
-    if (rc != CASTY_OK) {
-        fprintf(stderr, "casty_system_create: %s\n", casty_strerror(rc));
-        return 1;
-    }
+    casty_system_t *sys = create_system_or_exit(4);
     for (uint32_t i = 0; i < ECHOES; i++) {
         if (casty_spawn(sys, casty_receive_stateless(echo_receive), NULL, &echoes[i]) != CASTY_OK) {
             fprintf(stderr, "stress_ask: spawn failed\n");
@@ -191,10 +175,7 @@ int main(int argc, char **argv)
         memset(&askers[i], 0, sizeof askers[i]);
         askers[i].id = i;
         askers[i].asks = asks;
-        if (pthread_create(&askers[i].thread, NULL, asker_main, &askers[i]) != 0) {
-            fprintf(stderr, "stress_ask: pthread_create failed\n");
-            return 1;
-        }
+        start_thread_or_exit(&askers[i].thread, asker_main, &askers[i], "stress_ask");
     }
     int failures = 0;
     uint64_t answered = 0, timed_out = 0;
@@ -217,7 +198,7 @@ int main(int argc, char **argv)
      * once every echo has answered us, every late reply has been sent. */
     for (uint32_t i = 0; i < ECHOES; i++) {
         echo_req_t q = {0};
-        rc = casty_ask(echoes[i], MSG_SYNC, &q, sizeof q, &q.reply_to, NULL, 0, CASTY_SECONDS(60));
+        int rc = casty_ask(echoes[i], MSG_SYNC, &q, sizeof q, &q.reply_to, NULL, 0, CASTY_SECONDS(60));
         if (rc != CASTY_OK) {
             fprintf(stderr, "stress_ask: sync with echo %u: %s\n", i, casty_strerror(rc));
             failures++;

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "casty/casty.h"
+#include "support.h"
 
 #define CALLERS 1000u
 #define THREADS 4u
@@ -50,13 +51,6 @@ enum { OUT_OK = 0, OUT_FAILED = 1, OUT_REJECTED = 2 };
 
 static uint64_t calls_per_caller;
 static uint8_t *expected; /* expected[c * calls_per_caller + n], written before any actor runs */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t xorshift64(uint64_t *state)
 {
@@ -266,9 +260,7 @@ static void *driver_main(void *p)
             d->sent++;
             if (count % 1024 == 0) {
                 uint64_t sent = atomic_fetch_add(&calls_sent, 1024) + 1024;
-                while (sent > atomic_load_explicit(&results_seen, memory_order_relaxed) + WINDOW) {
-                    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 100000}, NULL);
-                }
+                hold_back(sent, &results_seen, WINDOW);
             }
         }
     }
@@ -277,10 +269,8 @@ static void *driver_main(void *p)
 
 int main(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    double scale = argc > 1 ? atof(argv[1]) : DEFAULT_SCALE;
+    double scale = stress_scale(argc, argv, "stress_breaker", DEFAULT_SCALE);
     if (!(scale > 0)) {
-        fprintf(stderr, "usage: stress_breaker [scale > 0]\n");
         return 2;
     }
     calls_per_caller = (uint64_t)(12000 * scale);
@@ -294,15 +284,7 @@ int main(int argc, char **argv)
     }
     totals_t want = fold();
 
-    casty_config_t config;
-    casty_config_init(&config);
-    config.workers = 4;
-    casty_system_t *sys;
-    int rc = casty_system_create(&config, &sys);
-    if (rc != CASTY_OK) {
-        fprintf(stderr, "casty_system_create: %s\n", casty_strerror(rc));
-        return 1;
-    }
+    casty_system_t *sys = create_system_or_exit(4);
     collector_state_t zero = {0};
     if (casty_spawn(sys, casty_receive(collector_receive, zero), "collector", &collector) !=
         CASTY_OK) {
@@ -310,7 +292,7 @@ int main(int argc, char **argv)
         return 1;
     }
     for (uint32_t c = 0; c < CALLERS; c++) {
-        rc = casty_spawn(sys, caller_behavior(casty_breaker_make(THRESHOLD, RESET)), NULL,
+        int rc = casty_spawn(sys, caller_behavior(casty_breaker_make(THRESHOLD, RESET)), NULL,
                          &callers[c]);
         if (rc != CASTY_OK) {
             fprintf(stderr, "stress_breaker: spawn caller: %s\n", casty_strerror(rc));
@@ -323,10 +305,7 @@ int main(int argc, char **argv)
     for (uint32_t i = 0; i < THREADS; i++) {
         memset(&drivers[i], 0, sizeof drivers[i]);
         drivers[i].id = i;
-        if (pthread_create(&drivers[i].thread, NULL, driver_main, &drivers[i]) != 0) {
-            fprintf(stderr, "stress_breaker: pthread_create failed\n");
-            return 1;
-        }
+        start_thread_or_exit(&drivers[i].thread, driver_main, &drivers[i], "stress_breaker");
     }
     int failures = 0;
     uint64_t sent = 0;
@@ -346,15 +325,12 @@ int main(int argc, char **argv)
         ask_mismatches += drivers[i].ask_mismatches;
     }
     uint64_t total_calls = CALLERS * calls_per_caller;
-    double deadline = now_s() + 120.0;
-    while (atomic_load(&results_seen) < total_calls && now_s() < deadline) {
-        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 1000000}, NULL);
-    }
+    wait_for_count(&results_seen, total_calls, 120.0);
     double elapsed = now_s() - t0;
 
     totals_req_t q;
     collector_state_t col;
-    rc = casty_ask(collector, MSG_TOTALS, &q, sizeof q, &q.reply_to, &col, sizeof col,
+    int rc = casty_ask(collector, MSG_TOTALS, &q, sizeof q, &q.reply_to, &col, sizeof col,
                    CASTY_SECONDS(30));
     if (rc != CASTY_OK) {
         fprintf(stderr, "stress_breaker: ask the collector: %s\n", casty_strerror(rc));
@@ -389,13 +365,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "stress_breaker: the pattern does not exercise every outcome\n");
         failures++;
     }
-    casty_stats_t st;
-    casty_system_stats(sys, &st);
-    if (st.dead_letters != 0 || st.unhandled != 0) {
-        fprintf(stderr, "stress_breaker: %llu dead letters, %llu unhandled; expected none\n",
-                (unsigned long long)st.dead_letters, (unsigned long long)st.unhandled);
-        failures++;
-    }
+    failures += count_stray_messages(sys, "stress_breaker");
     casty_system_destroy(sys);
     free(expected);
     if (failures != 0) {

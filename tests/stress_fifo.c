@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "casty/casty.h"
+#include "support.h"
 
 #define SENDERS 8u
 #define RECEIVERS 4u
@@ -65,13 +66,6 @@ typedef struct report_req {
 } report_req_t;
 
 static atomic_uint_fast64_t total_handled;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void fail(const char *what)
 {
@@ -143,9 +137,7 @@ static void *sender_main(void *p)
     for (uint64_t i = 0; i < s->count; i++) {
         if (i % BATCH == 0) {
             uint64_t sent = atomic_fetch_add(&total_sent, BATCH) + BATCH;
-            while (sent > atomic_load_explicit(&total_handled, memory_order_relaxed) + WINDOW) {
-                nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 100000}, NULL);
-            }
+            hold_back(sent, &total_handled, WINDOW);
         }
         uint32_t r = (uint32_t)(i % RECEIVERS);
         uint32_t k = (uint32_t)((i / RECEIVERS + s->id) % ROUTES);
@@ -161,10 +153,8 @@ static void *sender_main(void *p)
 
 int main(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    double scale = argc > 1 ? atof(argv[1]) : DEFAULT_SCALE;
+    double scale = stress_scale(argc, argv, "stress_fifo", DEFAULT_SCALE);
     if (!(scale > 0)) {
-        fprintf(stderr, "usage: stress_fifo [scale > 0]\n");
         return 2;
     }
     uint64_t per_sender = (uint64_t)(800000 * scale);
@@ -172,15 +162,7 @@ int main(int argc, char **argv)
         per_sender = RECEIVERS * ROUTES;
     }
 
-    casty_config_t config;
-    casty_config_init(&config);
-    config.workers = WORKERS;
-    casty_system_t *sys;
-    int rc = casty_system_create(&config, &sys);
-    if (rc != CASTY_OK) {
-        fprintf(stderr, "casty_system_create: %s\n", casty_strerror(rc));
-        return 1;
-    }
+    casty_system_t *sys = create_system_or_exit(WORKERS);
 
     static receiver_book_t books[RECEIVERS];
     casty_ref_t receivers[RECEIVERS];
@@ -226,10 +208,7 @@ int main(int argc, char **argv)
         sent_total += senders[i].count;
     }
     /* Forwarded messages may still be on their way: wait for all, bounded. */
-    double deadline = now_s() + 120.0;
-    while (atomic_load(&total_handled) < sent_total && now_s() < deadline) {
-        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 1000000}, NULL);
-    }
+    wait_for_count(&total_handled, sent_total, 120.0);
     double elapsed = now_s() - t0;
 
     int failures = 0;
@@ -241,7 +220,7 @@ int main(int argc, char **argv)
     for (uint32_t r = 0; r < RECEIVERS; r++) {
         report_req_t q;
         receiver_book_t b;
-        rc = casty_ask(receivers[r], MSG_REPORT, &q, sizeof q, &q.reply_to, &b, sizeof b,
+        int rc = casty_ask(receivers[r], MSG_REPORT, &q, sizeof q, &q.reply_to, &b, sizeof b,
                        CASTY_SECONDS(30));
         if (rc != CASTY_OK) {
             fprintf(stderr, "stress_fifo: report from receiver %u: %s\n", r, casty_strerror(rc));
@@ -274,13 +253,7 @@ int main(int argc, char **argv)
             failures++;
         }
     }
-    casty_stats_t st;
-    casty_system_stats(sys, &st);
-    if (st.dead_letters != 0 || st.unhandled != 0) {
-        fprintf(stderr, "stress_fifo: %llu dead letters, %llu unhandled; expected none\n",
-                (unsigned long long)st.dead_letters, (unsigned long long)st.unhandled);
-        failures++;
-    }
+    failures += count_stray_messages(sys, "stress_fifo");
     casty_system_destroy(sys);
     if (failures != 0) {
         fail("see above");

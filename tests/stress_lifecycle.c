@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "casty/casty.h"
+#include "support.h"
 
 #define THREADS 4u
 #define KIDS 3u
@@ -49,13 +50,6 @@ static atomic_uint_fast64_t handled;
 static atomic_uint_fast64_t sent_by_actors;
 static atomic_uint_fast64_t actor_tell_errors;
 static atomic_uint_fast64_t setup_errors;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A tell from inside an actor, counted like a thread's. */
 static void actor_tell(casty_ref_t to, uint32_t seq)
@@ -331,11 +325,9 @@ static int run_cycle(uint32_t cycle, uint32_t families, uint32_t messages)
 {
     atomic_store(&handled, 0);
     atomic_store(&sent_by_actors, 0);
-    casty_config_t config;
-    casty_config_init(&config);
-    config.workers = 1 + cycle % 4;
+    uint32_t system_workers = 1 + cycle % 4;
     casty_system_t *sys;
-    int rc = casty_system_create(&config, &sys);
+    int rc = create_system(system_workers, &sys);
     if (rc != CASTY_OK) {
         fprintf(stderr, "stress_lifecycle: casty_system_create: %s\n", casty_strerror(rc));
         return 1;
@@ -347,10 +339,7 @@ static int run_cycle(uint32_t cycle, uint32_t families, uint32_t messages)
         workers[i].id = i;
         workers[i].families = families;
         workers[i].messages = messages;
-        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
-            fprintf(stderr, "stress_lifecycle: pthread_create failed\n");
-            exit(1);
-        }
+        start_thread_or_exit(&workers[i].thread, worker_main, &workers[i], "stress_lifecycle");
     }
     int failures = 0;
     uint64_t sent = 0;
@@ -407,7 +396,7 @@ static int run_cycle(uint32_t cycle, uint32_t families, uint32_t messages)
     }
     printf("stress_lifecycle: cycle %u (%u workers): %llu actors, %llu messages sent, %llu "
            "handled, %llu dead letters, shutdown %.3f s\n",
-           cycle, config.workers, (unsigned long long)st.spawned, (unsigned long long)sent,
+           cycle, system_workers, (unsigned long long)st.spawned, (unsigned long long)sent,
            (unsigned long long)h, (unsigned long long)st.dead_letters, shutdown_s);
     casty_system_destroy(sys);
     return failures;
@@ -415,10 +404,8 @@ static int run_cycle(uint32_t cycle, uint32_t families, uint32_t messages)
 
 int main(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    double scale = argc > 1 ? atof(argv[1]) : DEFAULT_SCALE;
+    double scale = stress_scale(argc, argv, "stress_lifecycle", DEFAULT_SCALE);
     if (!(scale > 0)) {
-        fprintf(stderr, "usage: stress_lifecycle [scale > 0]\n");
         return 2;
     }
     uint32_t families = (uint32_t)(1500 * scale);

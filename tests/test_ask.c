@@ -13,45 +13,15 @@
 #include <time.h>
 
 #include "casty/casty.h"
+#include "support_criterion.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(10)
 
-static casty_system_t *sys;
-
-static void start_system(void)
-{
-    casty_config_t config;
-    casty_config_init(&config);
-    config.workers = 4;
-    int rc = casty_system_create(&config, &sys);
-    cr_assert_eq(rc, CASTY_OK, "casty_system_create: %s", casty_strerror(rc));
-}
-
-static void stop_system(void)
-{
-    casty_system_destroy(sys);
-    sys = NULL;
-}
-
 TestSuite(ask, .init = start_system, .fini = stop_system, .timeout = 60);
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void pause_briefly(void)
-{
-    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 200000}, NULL);
-}
 
 static uint64_t dead_letters(void)
 {
-    casty_stats_t st;
-    cr_assert_eq(casty_system_stats(sys, &st), CASTY_OK);
-    return st.dead_letters;
+    return stats_of(sys).dead_letters;
 }
 
 /* ---- actors ---- */

@@ -15,62 +15,14 @@
 #include <time.h>
 
 #include "casty/casty.h"
+#include "support_criterion.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(5)
 #define WAIT_TIMEOUT CASTY_SECONDS(5)
 
 /* ---- helpers ---- */
 
-static casty_system_t *sys;
-
-static void start_system(void)
-{
-    casty_config_t config;
-    casty_config_init(&config);
-    config.workers = 4;
-    int rc = casty_system_create(&config, &sys);
-    cr_assert_eq(rc, CASTY_OK, "casty_system_create: %s", casty_strerror(rc));
-}
-
-static void stop_system(void)
-{
-    casty_system_destroy(sys);
-    sys = NULL;
-}
-
 TestSuite(behavior, .init = start_system, .fini = stop_system, .timeout = 30);
-
-static void pause_briefly(void)
-{
-    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 200000}, NULL);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static casty_stats_t stats(void)
-{
-    casty_stats_t s;
-    cr_assert_eq(casty_system_stats(sys, &s), CASTY_OK);
-    return s;
-}
-
-/* Polls until stats().stopped reaches `want` (the counter is bumped just
- * after the stop that casty_wait_stopped sees), for at most 5 s. */
-static uint64_t wait_stopped_count(uint64_t want)
-{
-    int64_t deadline = now_ns() + 5000000000;
-    uint64_t got = stats().stopped;
-    while (got < want && now_ns() < deadline) {
-        pause_briefly();
-        got = stats().stopped;
-    }
-    return got;
-}
 
 /* Waits up to 5 s for *flag to become non-zero. */
 static bool wait_flag(atomic_int *flag)
@@ -248,11 +200,11 @@ Test(behavior, stopped_stops_and_later_tells_are_dead_letters)
     cr_assert_eq(tell_num(c, MSG_ADD, 1), CASTY_OK);
     cr_assert_eq(tell_num(c, MSG_STOP, 0), CASTY_OK);
     cr_assert_eq(casty_wait_stopped(sys, c, WAIT_TIMEOUT), CASTY_OK);
-    cr_expect_eq(wait_stopped_count(1), 1, "stats.stopped after one stop");
+    cr_expect_eq(wait_stopped_count(sys, 1), 1, "stats.stopped after one stop");
 
-    casty_stats_t before = stats();
+    casty_stats_t before = stats_of(sys);
     cr_expect_eq(tell_num(c, MSG_ADD, 1), CASTY_ENOACTOR);
-    casty_stats_t after = stats();
+    casty_stats_t after = stats_of(sys);
     cr_expect_eq(after.dead_letters, before.dead_letters + 1);
     cr_expect_eq(casty_stop(c), CASTY_ENOACTOR, "stopping a stopped actor");
     /* Waiting on an actor that has stopped returns at once, even with no time. */
@@ -274,7 +226,7 @@ Test(behavior, messages_after_stopped_are_never_handled_and_are_counted)
      * exact afterwards. The actor stopped itself: no runtime signal is
      * involved, only our 10 messages. */
     cr_assert_eq(casty_system_shutdown(sys), CASTY_OK);
-    casty_stats_t s = stats();
+    casty_stats_t s = stats_of(sys);
     cr_expect_eq(atomic_load(&receive_calls), 1, "only MSG_STOP was handled");
     cr_expect_eq(s.dead_letters, 10, "dead letters %llu (ENOACTOR returns: %d)",
                  (unsigned long long)s.dead_letters, enoactor);
@@ -374,14 +326,14 @@ Test(behavior, setup_runs_once_before_the_first_message)
 Test(behavior, unhandled_is_counted_and_keeps_the_behavior)
 {
     casty_ref_t c = spawn_counter(NULL);
-    casty_stats_t before = stats();
+    casty_stats_t before = stats_of(sys);
     cr_assert_eq(tell_num(c, MSG_ADD, 5), CASTY_OK);
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(tell_num(c, MSG_UNKNOWN, 1), CASTY_OK);
     }
     cr_assert_eq(tell_num(c, MSG_ADD, 2), CASTY_OK);
     cr_expect_eq(ask_count(c), 7, "state and behavior survive unhandled messages");
-    casty_stats_t after = stats();
+    casty_stats_t after = stats_of(sys);
     cr_expect_eq(after.unhandled - before.unhandled, 3);
     cr_expect_eq(after.dead_letters, before.dead_letters, "unhandled is not a dead letter");
 }
@@ -404,7 +356,7 @@ Test(behavior, ignore_drops_every_later_message)
     cr_expect_eq(count, -12345);
     cr_expect_eq(atomic_load(&receive_calls), calls, "the handler ran %d times, expected %d",
                  atomic_load(&receive_calls), calls);
-    cr_expect_eq(stats().unhandled, 0);
+    cr_expect_eq(stats_of(sys).unhandled, 0);
     cr_expect_eq(casty_wait_stopped(sys, c, 0), CASTY_ETIMEDOUT, "still alive");
     cr_expect_eq(casty_stop(c), CASTY_OK);
     cr_expect_eq(casty_wait_stopped(sys, c, WAIT_TIMEOUT), CASTY_OK);
@@ -471,7 +423,7 @@ Test(behavior, children_stop_with_their_parent)
     casty_ref_t found;
     cr_assert_eq(casty_lookup(sys, "/fam/c1", &found), CASTY_OK);
     cr_expect(casty_ref_equal(found, f.kids[1]));
-    uint64_t stopped_before = stats().stopped;
+    uint64_t stopped_before = stats_of(sys).stopped;
 
     cr_assert_eq(casty_stop(p), CASTY_OK);
     cr_assert_eq(casty_wait_stopped(sys, p, WAIT_TIMEOUT), CASTY_OK);
@@ -483,7 +435,7 @@ Test(behavior, children_stop_with_their_parent)
     }
     cr_expect_eq(casty_lookup(sys, "/fam/c1", &found), CASTY_ENOTFOUND);
     cr_expect_eq(casty_lookup(sys, "/fam", &found), CASTY_ENOTFOUND);
-    cr_expect_eq(wait_stopped_count(stopped_before + KIDS + 1), stopped_before + KIDS + 1);
+    cr_expect_eq(wait_stopped_count(sys, stopped_before + KIDS + 1), stopped_before + KIDS + 1);
 }
 
 /* A parent whose only child is stuck in a handler: the parent must not
@@ -728,10 +680,10 @@ Test(behavior, ctx_stop_of_a_non_child_is_enotchild)
 Test(behavior, duplicate_top_level_name_is_eexist)
 {
     casty_ref_t first = spawn_counter("svc");
-    uint64_t spawned = stats().spawned;
+    uint64_t spawned = stats_of(sys).spawned;
     casty_ref_t second = CASTY_REF_NONE;
     cr_expect_eq(casty_spawn(sys, counter(0), "svc", &second), CASTY_EEXIST);
-    cr_expect_eq(stats().spawned, spawned, "a refused spawn is not counted");
+    cr_expect_eq(stats_of(sys).spawned, spawned, "a refused spawn is not counted");
     casty_ref_t found;
     cr_assert_eq(casty_lookup(sys, "/svc", &found), CASTY_OK);
     cr_expect(casty_ref_equal(found, first), "the first holder keeps the name");

@@ -14,28 +14,21 @@
 #include <unistd.h>
 
 #include "casty/casty.h"
+#include "support_criterion.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(10)
 
-static casty_system_t *sys;
-
-static void start_system(void)
+/* Two workers and payloads of at most 1 KiB. */
+static void start_small_system(void)
 {
     casty_config_t config;
     casty_config_init(&config);
     config.workers = 2;
     config.max_payload = 1024;
-    int rc = casty_system_create(&config, &sys);
-    cr_assert_eq(rc, CASTY_OK, "casty_system_create: %s", casty_strerror(rc));
+    sys = make_system_from(&config);
 }
 
-static void stop_system(void)
-{
-    casty_system_destroy(sys);
-    sys = NULL;
-}
-
-TestSuite(errors, .init = start_system, .fini = stop_system, .timeout = 30);
+TestSuite(errors, .init = start_small_system, .fini = stop_system, .timeout = 30);
 
 enum { MSG_ECHO = 1, MSG_PROBE };
 

@@ -18,54 +18,12 @@
 #include <time.h>
 
 #include "casty/casty.h"
+#include "support_criterion.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(10)
 #define WAIT_TIMEOUT CASTY_SECONDS(10)
 
-static casty_system_t *sys;
-
-static casty_system_t *make_system(uint32_t workers)
-{
-    casty_config_t config;
-    casty_config_init(&config);
-    config.workers = workers;
-    casty_system_t *s = NULL;
-    int rc = casty_system_create(&config, &s);
-    cr_assert_eq(rc, CASTY_OK, "casty_system_create: %s", casty_strerror(rc));
-    return s;
-}
-
-static void start_system(void)
-{
-    sys = make_system(4);
-}
-
-static void stop_system(void)
-{
-    casty_system_destroy(sys);
-    sys = NULL;
-}
-
 TestSuite(guarantees, .init = start_system, .fini = stop_system, .timeout = 60);
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void pause_briefly(void)
-{
-    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 200000}, NULL);
-}
-
-static casty_stats_t stats_of(casty_system_t *s)
-{
-    casty_stats_t st;
-    cr_assert_eq(casty_system_stats(s, &st), CASTY_OK);
-    return st;
-}
 
 /* Waits up to 5 s for *value to reach `want`. */
 static bool wait_at_least(atomic_uint_fast64_t *value, uint64_t want)

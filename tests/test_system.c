@@ -12,40 +12,9 @@
 #include <unistd.h>
 
 #include "casty/casty.h"
+#include "support_criterion.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(10)
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void pause_briefly(void)
-{
-    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 200000}, NULL);
-}
-
-static casty_stats_t stats_of(casty_system_t *s)
-{
-    casty_stats_t st;
-    cr_assert_eq(casty_system_stats(s, &st), CASTY_OK);
-    return st;
-}
-
-/* Polls stats until `stopped` reaches `want` (bumped just after the stop
- * that casty_wait_stopped sees), for at most 5 s. */
-static uint64_t stopped_reaching(casty_system_t *s, uint64_t want)
-{
-    int64_t deadline = now_ns() + 5000000000;
-    uint64_t got = stats_of(s).stopped;
-    while (got < want && now_ns() < deadline) {
-        pause_briefly();
-        got = stats_of(s).stopped;
-    }
-    return got;
-}
 
 enum { MSG_PING = 1, MSG_SPAWN_KIDS };
 
@@ -202,7 +171,7 @@ Test(system, stats_count_spawns_and_stops, .timeout = 60)
         cr_assert_eq(casty_stop(tops[i]), CASTY_OK);
         cr_assert_eq(casty_wait_stopped(s, tops[i], ASK_TIMEOUT), CASTY_OK);
     }
-    cr_expect_eq(stopped_reaching(s, 2 * (1 + KIDS)), 2 * (1 + KIDS), "two families stopped");
+    cr_expect_eq(wait_stopped_count(s, 2 * (1 + KIDS)), 2 * (1 + KIDS), "two families stopped");
 
     /* An unhandled message is counted. */
     req_t q = {0};
