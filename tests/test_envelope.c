@@ -47,12 +47,16 @@ Test(envelope, blocks_freed_elsewhere_come_back_home)
     pthread_t t;
     pthread_create(&t, NULL, free_them, NULL);
     pthread_join(t, NULL); /* a full batch is pushed home at once */
+    casty__envelope_t *again[N];
     for (uint32_t i = 0; i < N; i++) {
-        casty__envelope_t *env = casty__envelope_alloc(4);
+        again[i] = casty__envelope_alloc(4);
         bool ours = false;
         for (uint32_t j = 0; j < N; j++) {
-            ours |= env == blocks[j];
+            ours |= again[i] == blocks[j];
         }
         cr_assert(ours, "allocation %u did not reuse a returned block", i);
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        casty__envelope_free(again[i]);
     }
 }
