@@ -115,6 +115,21 @@ static void promise_retire(casty_system_t *system, casty__promise_t *p)
     pthread_mutex_unlock(&system->lock);
 }
 
+/* Takes the wake-up a push left, if there is one. The flag is reset only
+ * after it was seen set, and the caller pops the mailbox afterwards: a push
+ * links its envelope before it sets the flag, so whatever woke us is found
+ * then. (Resetting it unseen, before looking at the mailbox, lost wake-ups:
+ * the reset could land after a push's wake-up while the look at the
+ * mailbox, reordered before the reset, missed that push.) */
+static bool take_wakeup(casty__promise_t *p)
+{
+    if (atomic_load_explicit(&p->ready, memory_order_acquire) != PROMISE_READY) {
+        return false;
+    }
+    atomic_store_explicit(&p->ready, PROMISE_WAITING, memory_order_relaxed);
+    return true;
+}
+
 /* Waits until a push wakes the promise or the deadline passes. */
 static bool promise_wait(casty__promise_t *p, int64_t deadline)
 {
@@ -125,7 +140,7 @@ static bool promise_wait(casty__promise_t *p, int64_t deadline)
         spin_until = deadline;
     }
     do {
-        if (atomic_load_explicit(&p->ready, memory_order_acquire) == PROMISE_READY) {
+        if (take_wakeup(p)) {
             return true;
         }
         sched_yield();
@@ -134,7 +149,7 @@ static bool promise_wait(casty__promise_t *p, int64_t deadline)
         uint32_t expected = PROMISE_WAITING;
         if (!atomic_compare_exchange_strong_explicit(&p->ready, &expected, PROMISE_SLEEPING,
                                                      memory_order_acq_rel, memory_order_acquire) &&
-            expected == PROMISE_READY) {
+            take_wakeup(p)) {
             return true;
         }
         casty_duration_t left = CASTY_FOREVER;
@@ -145,7 +160,7 @@ static bool promise_wait(casty__promise_t *p, int64_t deadline)
             }
         }
         casty__futex_wait(&p->ready, PROMISE_SLEEPING, left);
-        if (atomic_load_explicit(&p->ready, memory_order_acquire) == PROMISE_READY) {
+        if (take_wakeup(p)) {
             return true;
         }
     }
@@ -203,9 +218,8 @@ int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_s
             }
             break;
         }
-        /* Nothing for us yet: re-arm, and sleep only once the mailbox is
-         * idle, so that the next push is certain to wake us. */
-        atomic_store_explicit(&p->ready, PROMISE_WAITING, memory_order_relaxed);
+        /* Nothing for us yet: sleep only once the mailbox is idle, so that
+         * the next push is certain to wake us. */
         if (!casty__mailbox_mark_empty(&p->cell.mailbox)) {
             continue;
         }
