@@ -81,6 +81,31 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
     return c;
 }
 
+/* Moves the blocks sent home into the cache's own list, keeping at most
+ * CASTY__ENVELOPE_CACHE of them: after a burst (millions of messages queued
+ * at once) the rest go back to the allocator rather than stay here for good.
+ * The walk is paid for by the allocations that the kept blocks will serve. */
+static void take_returned(casty__envelope_cache_t *c)
+{
+    casty__envelope_t *env = atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire);
+    c->local = env;
+    c->count = 0;
+    casty__envelope_t *last = NULL;
+    while (env != NULL && c->count < CASTY__ENVELOPE_CACHE) {
+        last = env;
+        env = atomic_load_explicit(&env->next, memory_order_relaxed);
+        c->count++;
+    }
+    if (last != NULL) {
+        atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+    }
+    while (env != NULL) {
+        casty__envelope_t *next = atomic_load_explicit(&env->next, memory_order_relaxed);
+        free(env);
+        env = next;
+    }
+}
+
 casty__envelope_t *casty__envelope_refill(casty__envelope_cache_t *c)
 {
     if (c == NULL) {
@@ -89,11 +114,14 @@ casty__envelope_t *casty__envelope_refill(casty__envelope_cache_t *c)
     if (c != NULL) {
         /* An adopted cache may come with a list of its own. */
         if (c->local == NULL) {
-            c->local = atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire);
+            take_returned(c);
         }
         casty__envelope_t *env = c->local;
         if (env != NULL) {
             c->local = atomic_load_explicit(&env->next, memory_order_relaxed);
+            if (c->count > 0) {
+                c->count--;
+            }
             return env;
         }
     }

@@ -60,3 +60,38 @@ Test(envelope, blocks_freed_elsewhere_come_back_home)
         casty__envelope_free(again[i]);
     }
 }
+
+#define BURST (2 * CASTY__ENVELOPE_CACHE + 100)
+
+static casty__envelope_t *burst[BURST];
+
+static void *free_burst(void *arg)
+{
+    (void)arg;
+    casty__envelope_free(casty__envelope_alloc(0)); /* give this thread a cache */
+    for (uint32_t i = 0; i < BURST; i++) {
+        casty__envelope_free(burst[i]);
+    }
+    return NULL;
+}
+
+Test(envelope, a_burst_sent_home_is_trimmed_to_the_cache_size)
+{
+    for (uint32_t i = 0; i < BURST; i++) {
+        burst[i] = casty__envelope_alloc(4);
+    }
+    pthread_t t;
+    pthread_create(&t, NULL, free_burst, NULL);
+    pthread_join(t, NULL);
+    /* The local list is empty, so this takes what was sent home. */
+    casty__envelope_t *env = casty__envelope_alloc(4);
+    cr_assert_not_null(env);
+    uint32_t kept = 0;
+    for (casty__envelope_t *e = casty__thread_cache->local; e != NULL;
+         e = atomic_load_explicit(&e->next, memory_order_relaxed)) {
+        kept++;
+    }
+    cr_assert_lt(kept, CASTY__ENVELOPE_CACHE, "kept %u of %u blocks sent home", kept, BURST);
+    cr_assert_eq(casty__thread_cache->count, kept);
+    casty__envelope_free(env);
+}
