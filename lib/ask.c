@@ -2,16 +2,24 @@
  *
  * The reply address is a promise cell: a cell with a mailbox like an
  * actor's, whose "scheduling" wakes the asking thread instead of queueing a
- * run. The asker is the mailbox's only consumer. It sleeps only after
- * marking the mailbox idle, so the push that clears the idle bit is the one
- * that wakes it (casty__promise_wake), and a reply is never missed.
+ * run. The asker is the mailbox's consumer while it holds it: from taking
+ * the promise until it marks the mailbox idle to sleep, and again from the
+ * wake-up on. The push that clears the idle bit is the one that wakes it
+ * (casty__promise_wake), so a reply is never missed.
  *
  * Each ask uses one incarnation (gen) of a pooled promise. When the ask ends
- * (reply, timeout or error) the promise's gen is bumped first, so a reply
- * that comes later fails the check in tell and is counted as a dead letter;
- * one that passed the check just before is drained and counted here, or
- * found by a later ask, which recognises it by its stale gen. Either way the
- * asker's buffer is written only inside casty_ask, before it returns. */
+ * (reply, timeout or error) the promise's gen is bumped and the cell closed
+ * (cell.c): a reply that comes later fails the check in tell, or is drained
+ * by its own sender, and is counted as a late reply. The asker's buffer is
+ * written only inside casty_ask, before it returns.
+ *
+ * The ask watches its target: while it waits, the promise names the target
+ * (cell and gen) and its own gen in `watching`, and a target that stops
+ * finds it there (casty__promises_target_stopped), marks it and wakes it,
+ * so the ask ends with CASTY_ENOACTOR at once rather than at its timeout.
+ * The asker publishes `watching` (seq_cst) before its request's gen check
+ * (seq_cst); the stop bumps gen (seq_cst) before it reads `watching`: either
+ * the request fails the check, or the stop sees the watch. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +27,10 @@
 #include "casty/error.h"
 #include "runtime.h"
 
-/* How long an asker checks for its reply, yielding, before it sleeps. */
+/* How long an asker checks for its reply, yielding, before it sleeps: a
+ * reply from an actor that is idle on another core comes within it (the ask
+ * benchmark's median is a few microseconds), and sleeping costs a futex wake
+ * on the replier's side. */
 #define ASK_SPIN_NS 20000
 
 enum { PROMISE_WAITING = 0, PROMISE_READY = 1, PROMISE_SLEEPING = 2 };
@@ -36,44 +47,84 @@ void casty__promise_wake(casty__promise_t *promise)
  * lock next time. It is only used again if it belongs to the same system:
  * the system's address and serial number both match (a destroyed system's
  * address may be reused; its serial number is not). A kept promise is still
- * on the system's list of all promises, so destroy frees it. */
-static __thread struct {
+ * on the system's list of all promises, so destroy frees it; a thread that
+ * exits gives it back to the system's pool, if the system still lives
+ * (casty__system_give_back). */
+typedef struct kept_promise {
     casty_system_t *system;
     uint64_t serial;
     casty__promise_t *promise;
-} kept;
+} kept_promise_t;
 
-static casty__promise_t *promise_take(casty_system_t *system)
+static __thread kept_promise_t kept;
+static pthread_key_t kept_key;
+static pthread_once_t kept_key_once = PTHREAD_ONCE_INIT;
+
+static void give_back_kept(void *arg)
 {
-    if (kept.promise != NULL && kept.system == system && kept.serial == system->serial) {
-        casty__promise_t *p = kept.promise;
+    (void)arg;
+    if (kept.promise != NULL) {
+        casty__system_give_back(kept.system, kept.serial, kept.promise);
         kept.promise = NULL;
-        return p;
     }
-    pthread_mutex_lock(&system->lock);
-    casty__promise_t *p = system->free_promises;
-    if (p != NULL) {
-        system->free_promises = p->free_next;
-        pthread_mutex_unlock(&system->lock);
-        return p;
-    }
-    pthread_mutex_unlock(&system->lock);
+}
 
-    p = calloc(1, sizeof *p);
+static void make_kept_key(void)
+{
+    pthread_key_create(&kept_key, give_back_kept);
+}
+
+static bool kept_for(const casty_system_t *system)
+{
+    return kept.promise != NULL && kept.system == system && kept.serial == system->serial;
+}
+
+static casty__promise_t *promise_new(casty_system_t *system)
+{
+    casty__promise_t *p = calloc(1, sizeof *p);
     if (p == NULL) {
         return NULL;
     }
     casty__mailbox_init(&p->cell.mailbox, &p->stub);
-    atomic_store_explicit(&p->cell.mailbox.head, (uintptr_t)&p->stub | CASTY__MAILBOX_IDLE,
-                          memory_order_relaxed);
+    /* Closed and idle: promise_take opens it. */
+    atomic_init(&p->cell.mailbox.head, (uintptr_t)&p->stub | CASTY__MAILBOX_IDLE);
     atomic_init(&p->cell.gen, 1);
+    atomic_init(&p->cell.settled_gen, 1);
+    atomic_init(&p->cell.open, 0);
     p->cell.system = system;
     p->cell.kind = CASTY__CELL_PROMISE;
     atomic_init(&p->ready, PROMISE_WAITING);
+    atomic_init(&p->watching, 0);
+    atomic_init(&p->target_cell, NULL);
+    atomic_init(&p->target_gen, 0);
+    atomic_init(&p->target_stopped, 0);
     pthread_mutex_lock(&system->lock);
-    p->all_next = system->all_promises;
-    system->all_promises = p;
+    p->all_next = atomic_load_explicit(&system->all_promises, memory_order_relaxed);
+    atomic_store_explicit(&system->all_promises, p, memory_order_release);
     pthread_mutex_unlock(&system->lock);
+    return p;
+}
+
+static casty__promise_t *promise_take(casty_system_t *system)
+{
+    casty__promise_t *p = NULL;
+    if (kept_for(system)) {
+        p = kept.promise;
+        kept.promise = NULL;
+    } else {
+        pthread_mutex_lock(&system->lock);
+        p = system->free_promises;
+        if (p != NULL) {
+            system->free_promises = p->free_next;
+        }
+        pthread_mutex_unlock(&system->lock);
+        if (p == NULL) {
+            p = promise_new(system);
+        }
+    }
+    if (p != NULL) {
+        casty__cell_open(&p->cell);
+    }
     return p;
 }
 
@@ -88,49 +139,20 @@ static casty__envelope_t *promise_pop(casty__promise_t *p)
     return env;
 }
 
-/* Ends the promise's incarnation and returns it to the pool, idle. */
-static void promise_retire(casty_system_t *system, casty__promise_t *p)
-{
-    atomic_fetch_add_explicit(&p->cell.gen, 1, memory_order_seq_cst);
-    for (;;) {
-        casty__envelope_t *env;
-        while ((env = promise_pop(p)) != NULL) {
-            casty__dead_letter(system, env->type);
-        }
-        if (casty__mailbox_mark_empty(&p->cell.mailbox)) {
-            break;
-        }
-    }
-    atomic_store_explicit(&p->ready, PROMISE_WAITING, memory_order_relaxed);
-    if (kept.promise == NULL || kept.system != system || kept.serial != system->serial) {
-        /* Whatever was kept for another system stays on that system's list. */
-        kept.system = system;
-        kept.serial = system->serial;
-        kept.promise = p;
-        return;
-    }
-    pthread_mutex_lock(&system->lock);
-    p->free_next = system->free_promises;
-    system->free_promises = p;
-    pthread_mutex_unlock(&system->lock);
-}
-
-/* Takes the wake-up a push left, if there is one. The flag is reset only
- * after it was seen set, and the caller pops the mailbox afterwards: a push
- * links its envelope before it sets the flag, so whatever woke us is found
- * then. (Resetting it unseen, before looking at the mailbox, lost wake-ups:
- * the reset could land after a push's wake-up while the look at the
- * mailbox, reordered before the reset, missed that push.) */
+/* Takes the wake-up a claimer left, if there is one. The reset is an RMW:
+ * a plain store could be reordered after the caller's next look at the
+ * mailbox, and a reply pushed and woken in between would then be missed,
+ * its wake-up wiped out by the late reset (tests/model/ask_wakeup.pml). */
 static bool take_wakeup(casty__promise_t *p)
 {
-    if (atomic_load_explicit(&p->ready, memory_order_acquire) != PROMISE_READY) {
+    if (atomic_load_explicit(&p->ready, memory_order_relaxed) != PROMISE_READY) {
         return false;
     }
-    atomic_store_explicit(&p->ready, PROMISE_WAITING, memory_order_relaxed);
-    return true;
+    return atomic_exchange_explicit(&p->ready, PROMISE_WAITING, memory_order_acq_rel) ==
+           PROMISE_READY;
 }
 
-/* Waits until a push wakes the promise or the deadline passes. */
+/* Waits until a claimer wakes the promise or the deadline passes. */
 static bool promise_wait(casty__promise_t *p, int64_t deadline)
 {
     /* Spin by the clock, not by a count of yields: on a loaded machine one
@@ -156,7 +178,12 @@ static bool promise_wait(casty__promise_t *p, int64_t deadline)
         if (deadline >= 0) {
             left = deadline - casty__now_ns();
             if (left <= 0) {
-                return false;
+                /* Leave the flag as a claimer would find it after a timeout. */
+                expected = PROMISE_SLEEPING;
+                atomic_compare_exchange_strong_explicit(&p->ready, &expected, PROMISE_WAITING,
+                                                        memory_order_acq_rel,
+                                                        memory_order_acquire);
+                return take_wakeup(p);
             }
         }
         casty__futex_wait(&p->ready, PROMISE_SLEEPING, left);
@@ -166,6 +193,47 @@ static bool promise_wait(casty__promise_t *p, int64_t deadline)
     }
 }
 
+/* After an ask that left the mailbox idle: becomes its consumer again. A
+ * claimer may be between its claim and its wake-up (it read `open` as 1 and
+ * will wake us) or closing the cell (it read 0); wait for either. */
+static void promise_reclaim(casty__promise_t *p)
+{
+    for (;;) {
+        if (casty__mailbox_claim(&p->cell.mailbox) || take_wakeup(p)) {
+            return;
+        }
+        sched_yield();
+    }
+}
+
+/* Ends the promise's incarnation and returns it to the pool, closed and
+ * idle. `own`: the asker is the mailbox's consumer now. */
+static void promise_retire(casty_system_t *system, casty__promise_t *p, bool own)
+{
+    atomic_store_explicit(&p->watching, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->cell.gen, 1, memory_order_seq_cst);
+    atomic_store_explicit(&p->cell.open, 0, memory_order_seq_cst);
+    if (!own) {
+        promise_reclaim(p);
+    }
+    casty__cell_close(&p->cell, &p->stub);
+    atomic_store_explicit(&p->target_stopped, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->ready, PROMISE_WAITING, memory_order_relaxed);
+    if (!kept_for(system) && kept.promise == NULL) {
+        pthread_once(&kept_key_once, make_kept_key);
+        pthread_setspecific(kept_key, &kept);
+        kept.system = system;
+        kept.serial = system->serial;
+        kept.promise = p;
+        return;
+    }
+    /* Whatever is kept for another system stays kept. */
+    pthread_mutex_lock(&system->lock);
+    p->free_next = system->free_promises;
+    system->free_promises = p;
+    pthread_mutex_unlock(&system->lock);
+}
+
 static bool inside(const void *field, size_t field_size, const void *base, size_t size)
 {
     uintptr_t f = (uintptr_t)field;
@@ -173,67 +241,154 @@ static bool inside(const void *field, size_t field_size, const void *base, size_
     return f >= b && size >= field_size && f - b <= size - field_size;
 }
 
-int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
-              casty_ref_t *reply_to, void *reply, size_t reply_size, casty_duration_t timeout)
+/* Copies the reply, or refuses it; counts the outcome. */
+static int take_reply(casty_system_t *system, casty__envelope_t *env, void *reply,
+                      size_t reply_size, casty_reply_info_t *info)
 {
-    if ((request == NULL && request_size > 0) || (reply == NULL && reply_size > 0) ||
-        type >= CASTY_TYPE_RESERVED ||
-        (reply_to != NULL && !inside(reply_to, sizeof *reply_to, request, request_size))) {
-        return CASTY_EINVAL;
+    if (info != NULL) {
+        info->type = env->type;
+        info->size = env->size;
     }
-    if (target.cell == NULL) {
-        return CASTY_ENOACTOR;
-    }
-    casty_system_t *system = target.cell->system;
-    if (casty__worker_of(system) != NULL) {
-        return CASTY_EDEADLK;
-    }
-    if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
-        return CASTY_ESHUTDOWN;
-    }
-    if (request_size > system->max_payload) {
+    if (env->size > reply_size) {
+        atomic_fetch_add_explicit(&system->oversized_replies, 1, memory_order_release);
         return CASTY_EMSGSIZE;
     }
-    casty__promise_t *p = promise_take(system);
-    if (p == NULL) {
-        return CASTY_ENOMEM;
+    if (env->size > 0) {
+        memcpy(reply, casty__envelope_payload(env), env->size);
     }
-    uint64_t gen = atomic_load_explicit(&p->cell.gen, memory_order_relaxed);
-    if (reply_to != NULL) {
-        *reply_to = (casty_ref_t){&p->cell, gen};
-    }
-    int64_t deadline = timeout < 0 ? -1 : casty__now_ns() + timeout;
-    int rc = casty__send(target.cell, target.gen, type, request, request_size);
-    while (rc == CASTY_OK) {
+    atomic_fetch_add_explicit(&system->replies, 1, memory_order_release);
+    return CASTY_OK;
+}
+
+/* Waits for the reply to the ask of incarnation `gen`; returns its code and
+ * whether the asker is the mailbox's consumer at the end. */
+static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen, void *reply,
+                       size_t reply_size, casty_reply_info_t *info, int64_t deadline, bool *own)
+{
+    *own = true;
+    for (;;) {
         casty__envelope_t *env = promise_pop(p);
         if (env != NULL) {
             if (env->gen != gen) {
-                casty__dead_letter(system, env->type); /* a late reply to an earlier ask */
+                /* a late reply to an earlier ask of this promise */
+                atomic_fetch_add_explicit(&system->late_replies, 1, memory_order_release);
                 continue;
             }
-            if (env->size > reply_size) {
-                rc = CASTY_EMSGSIZE;
-            } else if (env->size > 0) {
-                memcpy(reply, casty__envelope_payload(env), env->size);
-            }
-            break;
+            return take_reply(system, env, reply, reply_size, info);
         }
         /* Nothing for us yet: sleep only once the mailbox is idle, so that
          * the next push is certain to wake us. */
         if (!casty__mailbox_mark_empty(&p->cell.mailbox)) {
             continue;
         }
+        *own = false;
+        if (atomic_load_explicit(&p->target_stopped, memory_order_seq_cst) == gen) {
+            /* The target has stopped. A reply it sent before is in by now;
+             * if nobody has claimed the mailbox since it was marked idle,
+             * none came. */
+            if (casty__mailbox_claim(&p->cell.mailbox)) {
+                *own = true;
+                bool running = atomic_load_explicit(&system->state, memory_order_acquire) ==
+                               CASTY__SYSTEM_RUNNING;
+                return running ? CASTY_ENOACTOR : CASTY_ESHUTDOWN;
+            }
+        }
         if (!promise_wait(p, deadline)) {
-            rc = CASTY_ETIMEDOUT;
+            return CASTY_ETIMEDOUT;
+        }
+        *own = true;
+    }
+}
+
+/* now + timeout, saturating; -1 (no deadline) for a negative timeout. */
+static int64_t deadline_after(casty_duration_t timeout)
+{
+    if (timeout < 0) {
+        return -1;
+    }
+    int64_t now = casty__now_ns();
+    return timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
+}
+
+int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
+              casty_ref_t *reply_to, void *reply, size_t reply_size, casty_duration_t timeout)
+{
+    return casty_ask_info(target, type, request, request_size, reply_to, reply, reply_size,
+                          timeout, NULL);
+}
+
+int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t request_size,
+                   casty_ref_t *reply_to, void *reply, size_t reply_size,
+                   casty_duration_t timeout, casty_reply_info_t *info)
+{
+    if ((request == NULL && request_size > 0) || (reply == NULL && reply_size > 0) ||
+        type >= CASTY_TYPE_RESERVED || reply_to == NULL ||
+        !inside(reply_to, sizeof *reply_to, request, request_size)) {
+        return CASTY_EINVAL;
+    }
+    if (casty__current_worker != NULL) {
+        return CASTY_EDEADLK; /* a worker of any system: it would stall its pool */
+    }
+    if (target.cell == NULL) {
+        return CASTY_ENOACTOR;
+    }
+    if (target.cell->kind != CASTY__CELL_ACTOR) {
+        return CASTY_EINVAL; /* a reply address answers, it is not asked */
+    }
+    casty_system_t *system = target.cell->system;
+    if (request_size > system->max_payload) {
+        return CASTY_EMSGSIZE;
+    }
+    /* Counted before the look at the state: destroy waits for the count to
+     * drop to zero after shutdown has set the state (seq_cst both). */
+    atomic_fetch_add_explicit(&system->asks, 1, memory_order_seq_cst);
+    int rc = CASTY_ESHUTDOWN;
+    if (atomic_load_explicit(&system->state, memory_order_seq_cst) != CASTY__SYSTEM_RUNNING) {
+        goto out;
+    }
+    casty__promise_t *p = promise_take(system);
+    if (p == NULL) {
+        rc = CASTY_ENOMEM;
+        goto out;
+    }
+    uint64_t gen = atomic_load_explicit(&p->cell.gen, memory_order_relaxed);
+    *reply_to = (casty_ref_t){&p->cell, gen};
+    int64_t deadline = deadline_after(timeout);
+    atomic_store_explicit(&p->target_cell, target.cell, memory_order_relaxed);
+    atomic_store_explicit(&p->target_gen, target.gen, memory_order_relaxed);
+    atomic_store_explicit(&p->watching, gen, memory_order_seq_cst);
+    rc = casty__send(target.cell, target.gen, type, request, request_size);
+    bool own = true;
+    if (rc == CASTY_OK) {
+        rc = await_reply(system, p, gen, reply, reply_size, info, deadline, &own);
+    }
+    promise_retire(system, p, own);
+out:
+    atomic_fetch_sub_explicit(&system->asks, 1, memory_order_release);
+    return rc;
+}
+
+void casty__promises_target_stopped(casty_system_t *system, casty__cell_t *target, uint64_t gen)
+{
+    casty__promise_t *p = atomic_load_explicit(&system->all_promises, memory_order_acquire);
+    for (; p != NULL; p = p->all_next) {
+        uint64_t watching = atomic_load_explicit(&p->watching, memory_order_seq_cst);
+        if (watching == 0 || atomic_load_explicit(&p->target_cell, memory_order_relaxed) != target ||
+            atomic_load_explicit(&p->target_gen, memory_order_relaxed) != gen) {
+            continue;
+        }
+        /* The promise may have moved on to another ask meanwhile: the asker
+         * compares the mark with its own gen, so a stale mark is harmless. */
+        atomic_store_explicit(&p->target_stopped, watching, memory_order_seq_cst);
+        if (casty__mailbox_claim(&p->cell.mailbox)) {
+            casty__cell_claimed(&p->cell);
         }
     }
-    promise_retire(system, p);
-    return rc;
 }
 
 void casty__promises_destroy(casty_system_t *system)
 {
-    casty__promise_t *p = system->all_promises;
+    casty__promise_t *p = atomic_load_explicit(&system->all_promises, memory_order_relaxed);
     while (p != NULL) {
         casty__promise_t *next = p->all_next;
         casty__cell_drain(&p->cell, &p->stub);
@@ -243,6 +398,6 @@ void casty__promises_destroy(casty_system_t *system)
         free(p);
         p = next;
     }
-    system->all_promises = NULL;
+    atomic_store_explicit(&system->all_promises, NULL, memory_order_relaxed);
     system->free_promises = NULL;
 }

@@ -5,10 +5,15 @@
  *
  * Cells are type-stable: they are carved from slabs that live as long as the
  * system, and recycled, never freed, while it runs. A ref is (cell, gen); an
- * actor's stop increments `gen`, so a stale ref fails the check in tell, and
- * a tell that passed the check just before the stop leaves an envelope whose
- * `gen` the next incarnation recognises as not its own (a dead letter). The
- * slab memory itself stays valid, so no tell ever touches freed memory. */
+ * actor's stop increments `gen`, so a stale ref fails the check in tell. The
+ * slab memory itself stays valid, so no tell ever touches freed memory.
+ *
+ * Who consumes a mailbox: whoever cleared its idle bit (mailbox.h). While an
+ * incarnation lives (`open`), that is the one that schedules the actor (or
+ * wakes the asker); once it has ended, the claimer itself drains what it
+ * finds and counts it (cell.c). A tell that passed the gen check just before
+ * a stop therefore never waits in limbo: the stop's own drain counts it, or
+ * the sender does, before its tell returns. */
 #ifndef CASTY_LIB_CELL_H
 #define CASTY_LIB_CELL_H
 
@@ -30,8 +35,12 @@ typedef enum casty__cell_kind {
 struct casty__cell {
     casty__mailbox_t mailbox;
     _Atomic uint64_t gen; /* current incarnation; bumped at each stop */
+    /* Every incarnation below this one has fully stopped: its mailbox is
+     * drained and its stop counted (what casty_wait_stopped waits for). */
+    _Atomic uint64_t settled_gen;
     casty_system_t *system;
-    uint32_t kind; /* a casty__cell_kind_t, fixed for the cell's life */
+    uint32_t kind;          /* a casty__cell_kind_t, fixed for the cell's life */
+    _Atomic uint32_t open;  /* 1 while an incarnation lives */
 };
 typedef struct casty__cell casty__cell_t;
 
@@ -42,17 +51,19 @@ typedef enum casty__actor_state {
     CASTY__ACTOR_DEAD,     /* stopped; the cell goes back to the pool */
 } casty__actor_state_t;
 
-/* Reserved message types the runtime sends itself. */
-#define CASTY__SIG_STOP CASTY_TYPE_RESERVED                  /* wakes an actor asked to stop */
-#define CASTY__SIG_CHILD_STOPPED (CASTY_TYPE_RESERVED + 1u) /* payload: the child's cell */
-
 typedef struct casty__actor casty__actor_t;
 
 struct casty__actor {
     casty__cell_t cell;
-    /* Written by other threads: a stop request names the incarnation it
-     * means, so a request that arrives after a recycle is ignored. */
+    /* Written by other threads. The runtime's own signals are flags here,
+     * not messages, so that sending one never needs memory: a stop request
+     * names the incarnation it means (a request that arrives after a recycle
+     * is ignored), and children that have stopped push themselves on their
+     * parent's `stopped_children` stack (linked through `stopped_next`). The
+     * signaller then pokes the cell (cell.c). */
     _Atomic uint64_t stop_gen;
+    _Atomic(struct casty__actor *) stopped_children;
+    struct casty__actor *stopped_next;
     casty__runnable_t runnable; /* link in the injector */
 
     /* Owner only: the thread running the actor. */
@@ -82,6 +93,14 @@ struct casty__promise {
     /* 0 while the asker waits awake, 1 once a reply is queued, 2 while the
      * asker sleeps on it (futex). */
     _Atomic uint32_t ready;
+    /* The ask's watch on its target (ask.c): `watching` is the promise's gen
+     * while an ask waits on `target_cell`/`target_gen`, else 0; a stopping
+     * actor that finds itself watched stores that gen in `target_stopped`
+     * and wakes the asker. */
+    _Atomic uint64_t watching;
+    _Atomic(casty__cell_t *) target_cell;
+    _Atomic uint64_t target_gen;
+    _Atomic uint64_t target_stopped;
     casty__promise_t *free_next;
     casty__promise_t *all_next;
     casty__envelope_t stub;

@@ -14,9 +14,17 @@
  * senders race, exactly one schedules it. The consumer sets the bit again
  * only by a compare-and-swap that fails if any push happened since it looked.
  *
+ * A signaller that has no envelope to push (a stop request, a child's stop:
+ * cell.c) clears the bit with casty__mailbox_claim instead, and so does a
+ * spawn taking a recycled cell.
+ *
  * Orderings: the exchange is acq_rel so that the producer that wins the
  * wake-up sees everything the last run of the actor wrote before its
- * mark_empty (release CAS), and hands it on through the run queue. The link
+ * mark_empty (release CAS), and hands it on through the run queue. The
+ * CASes that set and clear the bit are seq_cst: a signaller stores its flag
+ * and then looks at the bit, the consumer sets the bit and then looks at the
+ * flags, and with every one of those four accesses seq_cst one of the two
+ * sees the other (no signal is left unseen with the actor idle). The link
  * store is release and the consumer's load of `next` is acquire, so the
  * consumer sees the payload written before the push.
  *
@@ -105,7 +113,18 @@ static inline bool casty__mailbox_mark_empty(casty__mailbox_t *mb)
         return false;
     }
     return atomic_compare_exchange_strong_explicit(&mb->head, &tail, tail | CASTY__MAILBOX_IDLE,
-                                                   memory_order_release, memory_order_relaxed);
+                                                   memory_order_seq_cst, memory_order_relaxed);
+}
+
+/* Clears the idle bit if it is set; true when this call cleared it, so the
+ * caller now consumes the mailbox (as the push that finds it set would).
+ * Any thread. */
+static inline bool casty__mailbox_claim(casty__mailbox_t *mb)
+{
+    uintptr_t head = atomic_load_explicit(&mb->head, memory_order_seq_cst);
+    return (head & CASTY__MAILBOX_IDLE) != 0 &&
+           atomic_compare_exchange_strong_explicit(&mb->head, &head, head & ~CASTY__MAILBOX_IDLE,
+                                                   memory_order_seq_cst, memory_order_relaxed);
 }
 
 #endif

@@ -31,10 +31,22 @@ typedef struct casty__worker {
     pthread_t thread;
     casty__actor_t *free_cells; /* recycled actor cells, owner only */
     uint32_t free_count;
-    /* Counters written by this worker alone, summed by casty_system_stats. */
+    /* Counters written by this worker alone (a load and a release store, no
+     * RMW), summed by casty_system_stats and casty_wait_quiet. */
     _Atomic uint64_t spawned;
     _Atomic uint64_t stopped;
+    _Atomic uint64_t sent;
+    _Atomic uint64_t handled;
+    _Atomic uint64_t unhandled;
+    _Atomic uint64_t dropped;
 } casty__worker_t;
+
+/* Adds one to a counter only this thread writes. */
+static inline void casty__count(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_release);
+}
 
 typedef enum casty__system_state {
     CASTY__SYSTEM_RUNNING,
@@ -44,13 +56,17 @@ typedef enum casty__system_state {
 
 typedef struct casty__slab casty__slab_t;
 
-/* Shards of the count of sends in flight from threads outside the pool; a
- * thread sticks to one, so senders rarely share a cache line. */
+/* Shards of the counts of sends from threads outside the pool; a thread
+ * sticks to one, so senders rarely share a cache line. A send counts itself
+ * `begun` before its gen check and `ended` once its push is done (shutdown
+ * waits for the two to meet), and `refused` when it did not enter. */
 #define CASTY__SEND_SHARDS 16u
 
 typedef struct casty__send_shard {
-    _Alignas(CK_MD_CACHELINE) _Atomic int64_t count;
-    char pad[CK_MD_CACHELINE - sizeof(int64_t)];
+    _Alignas(CK_MD_CACHELINE) _Atomic uint64_t begun;
+    _Atomic uint64_t ended;
+    _Atomic uint64_t refused;
+    char pad[CK_MD_CACHELINE - 3 * sizeof(uint64_t)];
 } casty__send_shard_t;
 
 struct casty_system {
@@ -70,11 +86,17 @@ struct casty_system {
     uint64_t serial; /* unique among the systems of this process */
 
     _Atomic uint32_t state; /* a casty__system_state_t */
+    /* Outcomes counted by any thread (see casty_stats_t). */
     _Atomic uint64_t dead_letters;
-    _Atomic uint64_t unhandled;
-    _Atomic uint64_t spawned_outside; /* spawns from threads outside the pool */
+    _Atomic uint64_t replies;
+    _Atomic uint64_t late_replies;
+    _Atomic uint64_t oversized_replies;
+    _Atomic uint64_t invalid_behaviors;
+    /* The same as the workers' counters, for threads outside the pool. */
+    _Atomic uint64_t spawned_outside;
     _Atomic uint64_t stopped_outside;
     _Atomic uint32_t stop_waiters; /* threads in casty_wait_stopped */
+    _Atomic uint32_t asks;         /* threads inside casty_ask; destroy waits for 0 */
 
     /* Guards the top-level actors, the shared cell pool, the slabs and the
      * promise pool; `cond` signals each stop to waiters. */
@@ -86,7 +108,10 @@ struct casty_system {
     uint64_t free_count;
     casty__slab_t *slabs;
     casty__promise_t *free_promises;
-    casty__promise_t *all_promises;
+    /* Every promise ever made, newest first; a promise is freed only by
+     * destroy, so a stopping actor may walk the list without the lock. */
+    _Atomic(casty__promise_t *) all_promises;
+    casty_system_t *next_live; /* on the process's list of live systems */
 
     casty__names_t names;
     casty__send_shard_t outside_sends[CASTY__SEND_SHARDS];
@@ -128,17 +153,35 @@ void casty__sched_stop(casty_system_t *system);
  * others. Any thread. */
 void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool woken);
 
-/* actor.c */
-void casty__actor_run(casty__worker_t *worker, casty__actor_t *actor);
-/* Queues an envelope to the cell's incarnation `gen`; the runtime's own path
- * for tell and signals. */
+/* cell.c */
+/* Queues a copy of the message to the cell's incarnation `gen`: the path of
+ * every tell and every ask request. Any thread. */
 int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
                 size_t size);
+/* Frees every envelope in `cell`'s mailbox that is fully linked, counting
+ * each (a dead letter, or a late reply in a promise); returns how many.
+ * Consumer only. */
+uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub);
+/* Ends the consumer's hold on a cell whose incarnation has ended (`open` is
+ * 0): drains it until it can be marked idle, waiting out a sender between
+ * its exchange and its link. Afterwards, whoever claims the cell drains it. */
+void casty__cell_close(casty__cell_t *cell, casty__envelope_t *stub);
+/* Makes the caller the consumer of a cell that is closed and idle (spawn, a
+ * promise taken for an ask), waiting while a late sender drains it, then
+ * opens it. */
+void casty__cell_open(casty__cell_t *cell);
+/* Called by whoever cleared the cell's idle bit: schedules the actor or
+ * wakes the asker while the cell is open; drains and closes it otherwise. */
+void casty__cell_claimed(casty__cell_t *cell);
+/* Wakes an actor that has a signal to read (its stop_gen, its
+ * stopped_children), if it is idle. Any thread. */
+void casty__actor_poke(casty__actor_t *actor);
+/* Asks the actor's incarnation `gen` to stop. Any thread; allocates
+ * nothing, so it cannot fail. */
 void casty__request_stop(casty__actor_t *actor, uint64_t gen);
-/* Frees every envelope queued in `cell`, counting each as a dead letter. */
-void casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub);
-/* Counts a dead letter of message type `type` (signals are not counted). */
-void casty__dead_letter(casty_system_t *system, uint32_t type);
+
+/* actor.c */
+void casty__actor_run(casty__worker_t *worker, casty__actor_t *actor);
 
 /* pool.c */
 casty__actor_t *casty__actor_alloc(casty_system_t *system, casty__worker_t *worker);
@@ -149,7 +192,15 @@ void casty__pool_destroy(casty_system_t *system);
 
 /* ask.c */
 void casty__promise_wake(casty__promise_t *promise);
+/* Wakes every ask that waits on `target`'s incarnation `gen`: it has
+ * stopped. Any thread. */
+void casty__promises_target_stopped(casty_system_t *system, casty__cell_t *target, uint64_t gen);
 void casty__promises_destroy(casty_system_t *system);
+
+/* system.c */
+/* Puts a promise kept by an exiting thread back in the pool of `system`, if
+ * the system with that address and serial number still lives. */
+void casty__system_give_back(casty_system_t *system, uint64_t serial, casty__promise_t *promise);
 
 /* futex.c */
 void casty__futex_wait(_Atomic uint32_t *word, uint32_t expected, casty_duration_t timeout);

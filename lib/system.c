@@ -11,6 +11,47 @@
 
 #define DEFAULT_MAX_PAYLOAD ((size_t)64 * 1024)
 
+/* The systems alive in this process, so that a thread that exits can give
+ * its kept promise back to a system only if that system still lives. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static casty_system_t *live_systems;
+
+static void live_add(casty_system_t *system)
+{
+    pthread_mutex_lock(&live_lock);
+    system->next_live = live_systems;
+    live_systems = system;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(casty_system_t *system)
+{
+    pthread_mutex_lock(&live_lock);
+    casty_system_t **link = &live_systems;
+    while (*link != NULL && *link != system) {
+        link = &(*link)->next_live;
+    }
+    if (*link != NULL) {
+        *link = system->next_live;
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+void casty__system_give_back(casty_system_t *system, uint64_t serial, casty__promise_t *promise)
+{
+    pthread_mutex_lock(&live_lock);
+    for (casty_system_t *s = live_systems; s != NULL; s = s->next_live) {
+        if (s == system && s->serial == serial) {
+            pthread_mutex_lock(&s->lock);
+            promise->free_next = s->free_promises;
+            s->free_promises = promise;
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
 void casty_config_init(casty_config_t *config)
 {
     if (config == NULL) {
@@ -74,12 +115,19 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     atomic_init(&s->quit, false);
     atomic_init(&s->state, CASTY__SYSTEM_RUNNING);
     atomic_init(&s->dead_letters, 0);
-    atomic_init(&s->unhandled, 0);
+    atomic_init(&s->replies, 0);
+    atomic_init(&s->late_replies, 0);
+    atomic_init(&s->oversized_replies, 0);
+    atomic_init(&s->invalid_behaviors, 0);
     atomic_init(&s->spawned_outside, 0);
     atomic_init(&s->stopped_outside, 0);
     atomic_init(&s->stop_waiters, 0);
+    atomic_init(&s->asks, 0);
+    atomic_init(&s->all_promises, NULL);
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
-        atomic_init(&s->outside_sends[i].count, 0);
+        atomic_init(&s->outside_sends[i].begun, 0);
+        atomic_init(&s->outside_sends[i].ended, 0);
+        atomic_init(&s->outside_sends[i].refused, 0);
     }
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t attr;
@@ -98,6 +146,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
         free(s);
         return rc;
     }
+    live_add(s);
     *out = s;
     return CASTY_OK;
 }
@@ -129,14 +178,26 @@ int casty_lookup(casty_system_t *system, const char *path, casty_ref_t *out)
     return rc;
 }
 
+/* The monotonic time `timeout` from now, for pthread_cond_timedwait;
+ * saturates rather than overflow. */
 static struct timespec deadline_of(casty_duration_t timeout)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t secs = timeout / 1000000000;
     int64_t ns = ts.tv_nsec + timeout % 1000000000;
-    ts.tv_sec += (time_t)(timeout / 1000000000 + ns / 1000000000);
+    if (secs > INT64_MAX / 2 - ts.tv_sec) {
+        ts.tv_sec = INT64_MAX / 2; /* hundreds of billions of years */
+        return ts;
+    }
+    ts.tv_sec += (time_t)(secs + ns / 1000000000);
     ts.tv_nsec = (long)(ns % 1000000000);
     return ts;
+}
+
+static bool settled(casty_ref_t ref)
+{
+    return atomic_load_explicit(&ref.cell->settled_gen, memory_order_seq_cst) > ref.gen;
 }
 
 int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t timeout)
@@ -144,23 +205,26 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
     if (system == NULL) {
         return CASTY_EINVAL;
     }
-    if (casty__worker_of(system) != NULL) {
-        return CASTY_EDEADLK;
+    if (casty__current_worker != NULL) {
+        return CASTY_EDEADLK; /* a worker of any system: it would stall its pool */
     }
     if (ref.cell == NULL) {
         return CASTY_OK;
     }
+    if (ref.cell->system != system || ref.cell->kind != CASTY__CELL_ACTOR) {
+        return CASTY_EINVAL;
+    }
     struct timespec deadline = deadline_of(timeout < 0 ? 0 : timeout);
     int rc = CASTY_OK;
-    /* Counted before the check of gen: a stopping actor that reads zero
-     * waiters after bumping gen is then certain to be seen (see finalize). */
+    /* Counted before the look at settled_gen: a stopping actor that reads
+     * zero waiters after settling is then certain to be seen (stop.c). */
     atomic_fetch_add_explicit(&system->stop_waiters, 1, memory_order_seq_cst);
     pthread_mutex_lock(&system->lock);
-    while (atomic_load_explicit(&ref.cell->gen, memory_order_seq_cst) == ref.gen) {
+    while (!settled(ref)) {
         if (timeout < 0) {
             pthread_cond_wait(&system->cond, &system->lock);
         } else if (pthread_cond_timedwait(&system->cond, &system->lock, &deadline) != 0 &&
-                   atomic_load_explicit(&ref.cell->gen, memory_order_seq_cst) == ref.gen) {
+                   !settled(ref)) {
             rc = CASTY_ETIMEDOUT;
             break;
         }
@@ -170,9 +234,85 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
     return rc;
 }
 
-static void drain_actor(casty__actor_t *a)
+/* Sums the counters of every worker and shard (see casty_stats_t). The
+ * outcomes are read before the sends: an outcome is counted after its send,
+ * with release, and read here with acquire, so a total of outcomes equal to
+ * the total of sends read after it means that, at a moment between the two
+ * reads, every message sent had its outcome. */
+static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
 {
-    casty__cell_drain(&a->cell, &a->stub);
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        casty__worker_t *w = &s->workers[i];
+        out->handled += atomic_load_explicit(&w->handled, memory_order_acquire);
+        out->unhandled += atomic_load_explicit(&w->unhandled, memory_order_acquire);
+        out->dropped += atomic_load_explicit(&w->dropped, memory_order_acquire);
+        out->spawned += atomic_load_explicit(&w->spawned, memory_order_acquire);
+        out->stopped += atomic_load_explicit(&w->stopped, memory_order_acquire);
+    }
+    out->spawned += atomic_load_explicit(&s->spawned_outside, memory_order_acquire);
+    out->stopped += atomic_load_explicit(&s->stopped_outside, memory_order_acquire);
+    out->dead_letters = atomic_load_explicit(&s->dead_letters, memory_order_acquire);
+    out->replies = atomic_load_explicit(&s->replies, memory_order_acquire);
+    out->late_replies = atomic_load_explicit(&s->late_replies, memory_order_acquire);
+    out->oversized_replies = atomic_load_explicit(&s->oversized_replies, memory_order_acquire);
+    out->invalid_behaviors = atomic_load_explicit(&s->invalid_behaviors, memory_order_acquire);
+    uint64_t refused = 0;
+    for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
+        refused += atomic_load_explicit(&s->outside_sends[i].refused, memory_order_acquire);
+    }
+    uint64_t sent = 0;
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        sent += atomic_load_explicit(&s->workers[i].sent, memory_order_acquire);
+    }
+    uint64_t begun = 0;
+    for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
+        begun += atomic_load_explicit(&s->outside_sends[i].begun, memory_order_acquire);
+    }
+    out->sent = sent + begun - refused;
+    *entered = sent + begun;
+    out->queued = 0;
+    uint64_t resolved = out->handled + out->unhandled + out->dropped + out->dead_letters +
+                        out->replies + out->late_replies + out->oversized_replies + refused;
+    if (*entered > resolved) {
+        out->queued = *entered - resolved;
+    }
+}
+
+/* Pause between two looks of casty_wait_quiet: short at first, for the
+ * common case of a system a few messages away from quiet. */
+#define QUIET_PAUSE_MIN_NS 20000
+#define QUIET_PAUSE_MAX_NS 1000000
+
+int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout)
+{
+    if (system == NULL) {
+        return CASTY_EINVAL;
+    }
+    if (casty__current_worker != NULL) {
+        return CASTY_EDEADLK;
+    }
+    int64_t deadline = -1;
+    if (timeout >= 0) {
+        int64_t now = casty__now_ns();
+        deadline = timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
+    }
+    long pause = QUIET_PAUSE_MIN_NS;
+    for (;;) {
+        casty_stats_t st;
+        uint64_t entered;
+        read_stats(system, &st, &entered);
+        if (st.queued == 0) {
+            return CASTY_OK;
+        }
+        if (deadline >= 0 && casty__now_ns() >= deadline) {
+            return CASTY_ETIMEDOUT;
+        }
+        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = pause}, NULL);
+        if (pause < QUIET_PAUSE_MAX_NS) {
+            pause *= 2;
+        }
+    }
 }
 
 static void free_actor_mailbox(casty__actor_t *a)
@@ -189,8 +329,8 @@ int casty_system_shutdown(casty_system_t *system)
     if (system == NULL) {
         return CASTY_EINVAL;
     }
-    if (casty__worker_of(system) != NULL) {
-        return CASTY_EDEADLK;
+    if (casty__current_worker != NULL) {
+        return CASTY_EDEADLK; /* a worker of any system: it would stall its pool */
     }
     pthread_mutex_lock(&system->lock);
     uint32_t state = atomic_load_explicit(&system->state, memory_order_relaxed);
@@ -212,17 +352,19 @@ int casty_system_shutdown(casty_system_t *system)
 
     casty__sched_stop(system);
     /* Every actor has stopped and every worker has left. A send from outside
-     * may still be between its gen check and its push; wait for those, so
-     * the drain below finds (and counts) every message. The wait is short
-     * and finite: any send that starts now fails the gen check, since every
-     * gen was bumped at its actor's stop. The seq_cst counts pair with the
-     * seq_cst gen check and bump (actor.c). */
+     * may still be between its gen check and its push (and then counts its
+     * own message as a dead letter, cell.c); wait for those, so that every
+     * message is counted when shutdown returns. The wait is short and
+     * finite: any send that starts now fails the gen check, since every gen
+     * was bumped at its actor's stop. The seq_cst reads pair with the
+     * senders' seq_cst count and gen check. */
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
-        while (atomic_load_explicit(&system->outside_sends[i].count, memory_order_seq_cst) > 0) {
+        casty__send_shard_t *shard = &system->outside_sends[i];
+        uint64_t begun = atomic_load_explicit(&shard->begun, memory_order_seq_cst);
+        while (atomic_load_explicit(&shard->ended, memory_order_seq_cst) < begun) {
             sched_yield();
         }
     }
-    casty__pool_each(system, drain_actor);
 
     pthread_mutex_lock(&system->lock);
     atomic_store_explicit(&system->state, CASTY__SYSTEM_DOWN, memory_order_release);
@@ -231,12 +373,21 @@ int casty_system_shutdown(casty_system_t *system)
     return CASTY_OK;
 }
 
-void casty_system_destroy(casty_system_t *system)
+int casty_system_destroy(casty_system_t *system)
 {
     if (system == NULL) {
-        return;
+        return CASTY_OK;
+    }
+    if (casty__current_worker != NULL) {
+        return CASTY_EDEADLK; /* it would free the pool under its own workers */
     }
     casty_system_shutdown(system);
+    /* Shutdown has woken every ask (their targets all stopped); the last
+     * ones may still be on their way out of the system's promises. */
+    while (atomic_load_explicit(&system->asks, memory_order_seq_cst) > 0) {
+        sched_yield();
+    }
+    live_remove(system);
     casty__pool_each(system, free_actor_mailbox);
     casty__pool_destroy(system);
     casty__promises_destroy(system);
@@ -246,6 +397,7 @@ void casty_system_destroy(casty_system_t *system)
     free(system->workers);
     free(system->name);
     free(system);
+    return CASTY_OK;
 }
 
 int casty_system_stats(const casty_system_t *system, casty_stats_t *out)
@@ -253,16 +405,7 @@ int casty_system_stats(const casty_system_t *system, casty_stats_t *out)
     if (system == NULL || out == NULL) {
         return CASTY_EINVAL;
     }
-    casty_system_t *s = (casty_system_t *)system;
-    uint64_t spawned = atomic_load_explicit(&s->spawned_outside, memory_order_relaxed);
-    uint64_t stopped = atomic_load_explicit(&s->stopped_outside, memory_order_relaxed);
-    for (uint32_t i = 0; i < s->nworkers; i++) {
-        spawned += atomic_load_explicit(&s->workers[i].spawned, memory_order_relaxed);
-        stopped += atomic_load_explicit(&s->workers[i].stopped, memory_order_relaxed);
-    }
-    out->dead_letters = atomic_load_explicit(&s->dead_letters, memory_order_relaxed);
-    out->unhandled = atomic_load_explicit(&s->unhandled, memory_order_relaxed);
-    out->spawned = spawned;
-    out->stopped = stopped;
+    uint64_t entered;
+    read_stats((casty_system_t *)system, out, &entered);
     return CASTY_OK;
 }

@@ -89,21 +89,65 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
  * Errors: CASTY_EINVAL (NULL), CASTY_EDEADLK (from a worker thread). */
 int casty_system_shutdown(casty_system_t *system);
 
-/* Shuts the system down if needed, then frees it. No other thread may use the
- * system or any ref into it during or after the call. NULL is ignored. */
-void casty_system_destroy(casty_system_t *system);
+/* Shuts the system down if needed, waits for the threads still inside
+ * casty_ask on it to leave (shutdown has woken them), then frees it. No
+ * other thread may start using the system or any ref into it during or
+ * after the call. NULL is ignored (CASTY_OK).
+ * Errors: CASTY_EDEADLK from a worker thread of any system (a handler):
+ * nothing is freed or stopped then. */
+int casty_system_destroy(casty_system_t *system);
 
+/* The system's counters. Every message that entered the system ends in
+ * exactly one outcome, so that once the system is quiet (casty_wait_quiet)
+ *     sent == handled + unhandled + dropped + dead_letters
+ *             + replies + late_replies + oversized_replies
+ * and, at any moment, the difference is `queued`.
+ *
+ * A message has entered (is counted in `sent`) when casty_tell, or the
+ * request of casty_ask, returned CASTY_OK, or CASTY_ENOACTOR (the receiver
+ * had stopped: the message is then a dead letter, or a late reply). A tell
+ * that returned CASTY_EINVAL, CASTY_EMSGSIZE, CASTY_ESHUTDOWN or
+ * CASTY_ENOMEM never entered and is counted nowhere. The runtime's own
+ * signals (stop requests, a child's stop) are not messages. */
 typedef struct casty_stats {
-    uint64_t dead_letters; /* messages to stopped actors, left queued at a stop
-                              or at shutdown, or late replies to asks */
-    uint64_t unhandled;    /* messages a behavior answered with casty_unhandled() */
-    uint64_t spawned;      /* actors spawned so far */
-    uint64_t stopped;      /* actors stopped so far */
+    uint64_t sent;              /* messages that entered, as above */
+    uint64_t handled;           /* given to a receive function, which did not
+                                   answer casty_unhandled() */
+    uint64_t unhandled;         /* answered with casty_unhandled() */
+    uint64_t dropped;           /* reached an actor whose behavior is casty_ignore() */
+    uint64_t dead_letters;      /* to a stopped actor: refused by tell, left queued at
+                                   its stop, reaching it while it stopped, or meant for
+                                   an earlier incarnation of its cell */
+    uint64_t replies;           /* replies that casty_ask copied to its caller */
+    uint64_t late_replies;      /* replies to an ask that had already ended (timed out,
+                                   answered, or its target stopped) */
+    uint64_t oversized_replies; /* replies larger than the asker's buffer: the ask
+                                   returned CASTY_EMSGSIZE */
+    uint64_t queued;            /* entered and not yet counted above: queued, being
+                                   handled, or on their way in */
+    uint64_t invalid_behaviors; /* actors stopped because a setup returned no
+                                   behavior (casty_same, casty_unhandled) or a
+                                   behavior had no function (see behavior.h) */
+    uint64_t spawned;           /* actors spawned so far */
+    uint64_t stopped;           /* actors stopped so far */
 } casty_stats_t;
 
-/* Reads the system's counters. Any thread; each counter is exact once the
- * actors concerned have gone idle. Errors: CASTY_EINVAL (NULL). */
+/* Reads the system's counters. Any thread, including the workers. Each
+ * counter is read atomically, the set of them not at one instant; after
+ * casty_wait_quiet (with no other thread sending) they are exact and close
+ * as above. A stop is counted, with the dead letters of its mailbox, before
+ * casty_wait_stopped can see it. Errors: CASTY_EINVAL (NULL). */
 int casty_system_stats(const casty_system_t *system, casty_stats_t *out);
+
+/* Blocks until no message is queued or being handled (stats.queued is 0),
+ * or `timeout` has passed (a negative timeout waits without limit). Actors
+ * may still be starting or stopping, and a thread outside the pool may send
+ * again at once: quiet is a moment, not a state. Call it from a thread
+ * outside every system's workers; it polls the counters, sleeping between
+ * looks (from 20 us up to 1 ms), so it costs the workers nothing.
+ * Errors: CASTY_EINVAL (NULL), CASTY_ETIMEDOUT, CASTY_EDEADLK (from a
+ * worker thread of any system). */
+int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout);
 
 #ifdef __cplusplus
 }

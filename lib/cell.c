@@ -1,0 +1,198 @@
+/* Cells: delivering a message, and who consumes a mailbox when.
+ *
+ * A tell checks the receiver's incarnation (gen), copies the message into an
+ * envelope and pushes it. The push that clears the mailbox's idle bit makes
+ * its sender the mailbox's consumer for a moment (mailbox.h), and the sender
+ * then looks at the cell:
+ *  - open (an incarnation lives): it schedules the actor, or wakes the asker
+ *    of a promise, which becomes the consumer;
+ *  - closed (the incarnation has ended): it drains the mailbox itself,
+ *    counting what it finds, and marks it idle again.
+ * A stop closes its cell in that order: bump gen (tells start failing the
+ * check), clear `open`, drain, mark idle. A sender that passed the gen check
+ * just before the bump pushes either before the mark (the stop's drain finds
+ * it, waiting out a sender that has exchanged but not yet linked) or after
+ * (it clears the idle bit, reads `open` as 0 through the exchange's acquire,
+ * and drains its own message). Either way the message is counted before the
+ * later of the stop and the tell has returned, and never waits for the cell's
+ * next incarnation. A spawn (or an ask taking a promise) claims the idle bit
+ * before it opens the cell, so a sender draining a closed cell is never
+ * mistaken for the new incarnation's consumer.
+ *
+ * Signals (a stop request, a child's stop) carry no envelope: the signaller
+ * sets its flag and pokes the cell, clearing the idle bit like a push; the
+ * actor looks at its flags again after it marks itself idle (actor.c). */
+#include <sched.h>
+#include <string.h>
+
+#include "casty/error.h"
+#include "runtime.h"
+
+/* Which shard of a system's outside-send counters this thread uses. */
+static uint32_t thread_shard(void)
+{
+    static _Atomic uint32_t next_shard;
+    static __thread uint32_t shard = UINT32_MAX;
+    if (shard == UINT32_MAX) {
+        shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
+                CASTY__SEND_SHARDS;
+    }
+    return shard;
+}
+
+/* Counts a message that reached a cell whose incarnation had ended: a dead
+ * letter for an actor, a late reply for a promise. */
+static void count_undelivered(casty__cell_t *cell)
+{
+    casty_system_t *system = cell->system;
+    _Atomic uint64_t *counter =
+        cell->kind == CASTY__CELL_PROMISE ? &system->late_replies : &system->dead_letters;
+    atomic_fetch_add_explicit(counter, 1, memory_order_release);
+}
+
+static casty__envelope_t *stub_of(casty__cell_t *cell)
+{
+    if (cell->kind == CASTY__CELL_ACTOR) {
+        return &((casty__actor_t *)cell)->stub;
+    }
+    return &((casty__promise_t *)cell)->stub;
+}
+
+uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
+{
+    uint32_t n = 0;
+    casty__envelope_t *consumed, *env;
+    while ((env = casty__mailbox_pop(&cell->mailbox, &consumed)) != NULL) {
+        if (consumed != stub) {
+            casty__envelope_free(consumed);
+        }
+        count_undelivered(cell);
+        n++;
+    }
+    return n;
+}
+
+void casty__cell_close(casty__cell_t *cell, casty__envelope_t *stub)
+{
+    for (;;) {
+        uint32_t n = casty__cell_drain(cell, stub);
+        if (casty__mailbox_mark_empty(&cell->mailbox)) {
+            return;
+        }
+        if (n == 0) {
+            sched_yield(); /* a sender is between its exchange and its link */
+        }
+    }
+}
+
+void casty__cell_open(casty__cell_t *cell)
+{
+    while (!casty__mailbox_claim(&cell->mailbox)) {
+        sched_yield(); /* a late sender is draining the closed cell */
+    }
+    atomic_store_explicit(&cell->open, 1, memory_order_release);
+}
+
+void casty__cell_claimed(casty__cell_t *cell)
+{
+    if (atomic_load_explicit(&cell->open, memory_order_acquire) != 0) {
+        if (cell->kind == CASTY__CELL_ACTOR) {
+            casty__sched_submit(cell->system, (casty__actor_t *)cell, true);
+        } else {
+            casty__promise_wake((casty__promise_t *)cell);
+        }
+        return;
+    }
+    casty__cell_close(cell, stub_of(cell));
+}
+
+void casty__actor_poke(casty__actor_t *actor)
+{
+    if (casty__mailbox_claim(&actor->cell.mailbox)) {
+        casty__cell_claimed(&actor->cell);
+    }
+}
+
+void casty__request_stop(casty__actor_t *actor, uint64_t gen)
+{
+    atomic_store_explicit(&actor->stop_gen, gen, memory_order_seq_cst);
+    casty__actor_poke(actor);
+}
+
+static int deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, uint32_t type,
+                   const void *payload, size_t size)
+{
+    if (atomic_load_explicit(&cell->gen, memory_order_seq_cst) != gen) {
+        if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
+            return CASTY_ESHUTDOWN;
+        }
+        count_undelivered(cell);
+        return CASTY_ENOACTOR;
+    }
+    casty__envelope_t *env = casty__envelope_alloc(size);
+    if (env == NULL) {
+        return CASTY_ENOMEM;
+    }
+    env->gen = gen;
+    env->type = type;
+    env->size = (uint32_t)size;
+    if (size > 0) {
+        memcpy(casty__envelope_payload(env), payload, size);
+    }
+    if (casty__mailbox_push(&cell->mailbox, env)) {
+        casty__cell_claimed(cell);
+    } else {
+        casty__sched_on_send(system);
+    }
+    return CASTY_OK;
+}
+
+/* A message counts as sent once it has entered: accepted, or refused as a
+ * dead letter (CASTY_ENOACTOR). It is counted before anyone can count its
+ * outcome, so that casty_wait_quiet never sees an outcome without its send. */
+static bool entered(int rc)
+{
+    return rc == CASTY_OK || rc == CASTY_ENOACTOR;
+}
+
+int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
+                size_t size)
+{
+    casty_system_t *system = cell->system;
+    casty__worker_t *w = casty__worker_of(system);
+    if (w != NULL) {
+        casty__count(&w->sent);
+        int rc = deliver(system, cell, gen, type, payload, size);
+        if (!entered(rc)) {
+            atomic_store_explicit(&w->sent, atomic_load_explicit(&w->sent, memory_order_relaxed) - 1,
+                                  memory_order_release);
+        }
+        return rc;
+    }
+    /* From outside the pool, a send is counted in flight from before its gen
+     * check until its push is done, so that shutdown can wait for it: see
+     * casty_system_shutdown. The seq_cst add pairs with the seq_cst gen check
+     * and the stop's seq_cst bump of gen. */
+    casty__send_shard_t *shard = &system->outside_sends[thread_shard()];
+    atomic_fetch_add_explicit(&shard->begun, 1, memory_order_seq_cst);
+    int rc = deliver(system, cell, gen, type, payload, size);
+    if (!entered(rc)) {
+        atomic_fetch_add_explicit(&shard->refused, 1, memory_order_release);
+    }
+    atomic_fetch_add_explicit(&shard->ended, 1, memory_order_release);
+    return rc;
+}
+
+int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)
+{
+    if ((payload == NULL && size > 0) || type >= CASTY_TYPE_RESERVED) {
+        return CASTY_EINVAL;
+    }
+    if (to.cell == NULL) {
+        return CASTY_ENOACTOR; /* names no system, so no system counts it */
+    }
+    if (size > to.cell->system->max_payload) {
+        return CASTY_EMSGSIZE;
+    }
+    return casty__send(to.cell, to.gen, type, payload, size);
+}

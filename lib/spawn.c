@@ -1,0 +1,234 @@
+/* Spawning actors, their names, and what a handler's context offers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor.h"
+#include "casty/context.h"
+#include "casty/error.h"
+
+/* Longest name of one actor, in bytes (documented in system.h). */
+#define NAME_MAX_BYTES 255u
+
+static bool name_valid(const char *name)
+{
+    size_t len = strnlen(name, NAME_MAX_BYTES + 1);
+    return len > 0 && len <= NAME_MAX_BYTES && name[0] != '$' && strchr(name, '/') == NULL;
+}
+
+static bool behavior_valid(const casty_behavior_t *b)
+{
+    return (b->kind == CASTY_BEHAVIOR_RECEIVE || b->kind == CASTY_BEHAVIOR_SETUP) &&
+           b->fn.receive != NULL && b->env_size <= CASTY_ENV_CAPACITY;
+}
+
+/* Gives `a` its name: "/name" at the top, "parent/name" under a parent with
+ * a path, and registers it; under an anonymous parent, the name alone, made
+ * unique by a look through the parent's children (whose names stay until
+ * the parent has taken their stop, see stop.c). */
+static int assign_name(casty_system_t *system, casty__actor_t *parent, casty__actor_t *a,
+                       const char *name, uint64_t gen)
+{
+    size_t len = strlen(name);
+    if (parent != NULL && !parent->registered) {
+        for (casty__actor_t *c = parent->first_child; c != NULL; c = c->next_sibling) {
+            if (c->name != NULL && strcmp(c->name, name) == 0) {
+                return CASTY_EEXIST;
+            }
+        }
+        a->path = strdup(name);
+        if (a->path == NULL) {
+            return CASTY_ENOMEM;
+        }
+        a->name = a->path;
+        return CASTY_OK;
+    }
+    size_t prefix = parent != NULL ? strlen(parent->path) : 0;
+    a->path = malloc(prefix + 1 + len + 1);
+    if (a->path == NULL) {
+        return CASTY_ENOMEM;
+    }
+    if (prefix > 0) {
+        memcpy(a->path, parent->path, prefix);
+    }
+    a->path[prefix] = '/';
+    memcpy(a->path + prefix + 1, name, len + 1);
+    a->name = a->path + prefix + 1;
+    int rc = casty__names_insert(&system->names, a->path, a, gen);
+    if (rc != CASTY_OK) {
+        free(a->path);
+        a->path = NULL;
+        a->name = NULL;
+        return rc;
+    }
+    a->registered = true;
+    return CASTY_OK;
+}
+
+/* Undoes a spawn that failed after its cell was opened. The incarnation
+ * ends as a stop would end it (a lookup may have found the name and told
+ * it), except that nothing ran and nothing is counted as stopped. */
+static void abandon(casty_system_t *system, casty__worker_t *w, casty__actor_t *a)
+{
+    if (a->registered) {
+        casty__names_remove(&system->names, a->path);
+    }
+    free(a->path);
+    a->path = NULL;
+    a->name = NULL;
+    a->registered = false;
+    uint64_t gen = atomic_load_explicit(&a->cell.gen, memory_order_relaxed);
+    atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
+    atomic_store_explicit(&a->cell.open, 0, memory_order_release);
+    casty__cell_close(&a->cell, &a->stub);
+    atomic_store_explicit(&a->cell.settled_gen, gen + 1, memory_order_seq_cst);
+    casty__actor_release(system, w, a);
+}
+
+/* Links a new top-level actor into the system's roots; false once the
+ * system has begun to shut down. */
+static bool add_root(casty_system_t *system, casty__actor_t *a)
+{
+    pthread_mutex_lock(&system->lock);
+    if (atomic_load_explicit(&system->state, memory_order_relaxed) != CASTY__SYSTEM_RUNNING) {
+        pthread_mutex_unlock(&system->lock);
+        return false;
+    }
+    a->next_sibling = system->roots;
+    if (system->roots != NULL) {
+        system->roots->prev_sibling = a;
+    }
+    system->roots = a;
+    system->nroots++;
+    pthread_mutex_unlock(&system->lock);
+    return true;
+}
+
+static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *parent,
+                 const casty_behavior_t *behavior, const char *name, casty_ref_t *out)
+{
+    if (!behavior_valid(behavior) || (name != NULL && !name_valid(name))) {
+        return CASTY_EINVAL;
+    }
+    casty__actor_t *a = casty__actor_alloc(system, w);
+    if (a == NULL) {
+        return CASTY_ENOMEM;
+    }
+    /* Opened before anyone can learn its ref (by lookup, once the name is
+     * registered): from here on a push finds the cell open and the mailbox
+     * claimed, so it waits for the first run. */
+    casty__cell_open(&a->cell);
+    uint64_t gen = atomic_load_explicit(&a->cell.gen, memory_order_relaxed);
+    a->path = NULL;
+    a->name = NULL;
+    a->registered = false;
+    if (name != NULL) {
+        int rc = assign_name(system, parent, a, name, gen);
+        if (rc != CASTY_OK) {
+            abandon(system, w, a);
+            return rc;
+        }
+    }
+    a->behavior.kind = behavior->kind;
+    a->behavior.env_size = behavior->env_size;
+    a->behavior.fn = behavior->fn;
+    memcpy(a->behavior.env, behavior->env, behavior->env_size);
+    a->state = CASTY__ACTOR_NEW;
+    a->own_gen = gen;
+    a->children = 0;
+    a->first_child = NULL;
+    a->parent = parent;
+    a->parent_gen = parent != NULL ? parent->own_gen : 0;
+    a->prev_sibling = NULL;
+    a->next_sibling = NULL;
+
+    if (parent != NULL) {
+        a->next_sibling = parent->first_child;
+        if (parent->first_child != NULL) {
+            parent->first_child->prev_sibling = a;
+        }
+        parent->first_child = a;
+        parent->children++;
+    } else if (!add_root(system, a)) {
+        abandon(system, w, a);
+        return CASTY_ESHUTDOWN;
+    }
+    if (w != NULL) {
+        casty__count(&w->spawned);
+    } else {
+        atomic_fetch_add_explicit(&system->spawned_outside, 1, memory_order_release);
+    }
+    *out = (casty_ref_t){&a->cell, gen};
+    /* Opening the cell claimed its mailbox, so this submit is the only one
+     * until the first run marks it idle. */
+    casty__sched_submit(system, a, false);
+    return CASTY_OK;
+}
+
+int casty_spawn(casty_system_t *system, casty_behavior_t behavior, const char *name,
+                casty_ref_t *out)
+{
+    if (system == NULL || out == NULL) {
+        return CASTY_EINVAL;
+    }
+    if (atomic_load_explicit(&system->state, memory_order_acquire) != CASTY__SYSTEM_RUNNING) {
+        return CASTY_ESHUTDOWN;
+    }
+    return spawn(system, casty__worker_of(system), NULL, &behavior, name, out);
+}
+
+int casty_ctx_spawn(casty_ctx_t *ctx, casty_behavior_t behavior, const char *name,
+                    casty_ref_t *out)
+{
+    if (ctx == NULL || out == NULL) {
+        return CASTY_EINVAL;
+    }
+    return spawn(ctx->actor->cell.system, ctx->worker, ctx->actor, &behavior, name, out);
+}
+
+casty_ref_t casty_self(const casty_ctx_t *ctx)
+{
+    if (ctx == NULL) {
+        return CASTY_REF_NONE;
+    }
+    return (casty_ref_t){&ctx->actor->cell, ctx->actor->own_gen};
+}
+
+casty_system_t *casty_ctx_system(const casty_ctx_t *ctx)
+{
+    return ctx != NULL ? ctx->actor->cell.system : NULL;
+}
+
+int casty_ctx_stop(casty_ctx_t *ctx, casty_ref_t ref)
+{
+    if (ctx == NULL) {
+        return CASTY_EINVAL;
+    }
+    casty__actor_t *a = ctx->actor;
+    if (casty_ref_equal(ref, casty_self(ctx))) {
+        ctx->stop_self = true;
+        return CASTY_OK;
+    }
+    for (casty__actor_t *c = a->first_child; c != NULL; c = c->next_sibling) {
+        if (&c->cell == ref.cell && c->own_gen == ref.gen) {
+            casty__request_stop(c, ref.gen);
+            return CASTY_OK;
+        }
+    }
+    return CASTY_ENOTCHILD;
+}
+
+int casty_stop(casty_ref_t ref)
+{
+    if (ref.cell == NULL || ref.cell->kind != CASTY__CELL_ACTOR) {
+        return CASTY_ENOACTOR;
+    }
+    casty_system_t *system = ref.cell->system;
+    if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
+        return CASTY_ESHUTDOWN;
+    }
+    if (atomic_load_explicit(&ref.cell->gen, memory_order_acquire) != ref.gen) {
+        return CASTY_ENOACTOR;
+    }
+    casty__request_stop((casty__actor_t *)ref.cell, ref.gen);
+    return CASTY_OK;
+}

@@ -1,0 +1,155 @@
+/* Stopping follows the family tree. An actor that stops (its behavior
+ * returned casty_stopped, it called casty_ctx_stop on itself, its setup gave
+ * no behavior, or its parent or the system asked) first asks each child to
+ * stop and waits, in the STOPPING state, for each child's stop; messages that
+ * reach it meanwhile are dead letters. With no child left it finalizes:
+ *  1. its registered name is released;
+ *  2. its incarnation is bumped, so tells to it fail from now on, and the
+ *     asks waiting on it are woken;
+ *  3. its cell is closed: the messages left in its mailbox are counted as
+ *     dead letters and freed, and any that a sender still slips in are
+ *     counted by that sender (cell.c);
+ *  4. the stop is counted, and only then marked settled (settled_gen), so
+ *     that whoever casty_wait_stopped wakes sees the stop and its dead
+ *     letters in the statistics;
+ *  5. its parent is signalled (it releases the cell), or, for a top-level
+ *     actor, the system, and the cell goes back to the pool.
+ * No step allocates, so a stop cannot fail. */
+#include <stdlib.h>
+
+#include "actor.h"
+
+static void count_stop(casty__worker_t *w, casty_system_t *system)
+{
+    if (w != NULL) {
+        casty__count(&w->stopped);
+    } else {
+        atomic_fetch_add_explicit(&system->stopped_outside, 1, memory_order_release);
+    }
+}
+
+static void release_name(casty__actor_t *a)
+{
+    free(a->path);
+    a->path = NULL;
+    a->name = NULL;
+    a->registered = false;
+}
+
+/* Tells the parent that `a` has stopped: pushes it on the parent's stack of
+ * stopped children and pokes the parent. The parent may release the cell
+ * at once, so `a` must not be touched afterwards. */
+static void signal_parent(casty__actor_t *a)
+{
+    casty__actor_t *parent = a->parent;
+    casty__actor_t *top = atomic_load_explicit(&parent->stopped_children, memory_order_relaxed);
+    do {
+        a->stopped_next = top;
+    } while (!atomic_compare_exchange_weak_explicit(&parent->stopped_children, &top, a,
+                                                    memory_order_seq_cst, memory_order_relaxed));
+    casty__actor_poke(parent);
+}
+
+static void unlink_sibling(casty__actor_t **first, casty__actor_t *a)
+{
+    if (a->prev_sibling != NULL) {
+        a->prev_sibling->next_sibling = a->next_sibling;
+    } else {
+        *first = a->next_sibling;
+    }
+    if (a->next_sibling != NULL) {
+        a->next_sibling->prev_sibling = a->prev_sibling;
+    }
+}
+
+/* Ends the actor. Its last act is to hand its cell on (to the parent, which
+ * releases it, or to the pool), so after it returns the caller must not
+ * touch the cell: ctx->dead says so. */
+static void finalize(casty_ctx_t *ctx)
+{
+    casty__actor_t *a = ctx->actor;
+    casty__worker_t *w = ctx->worker;
+    casty_system_t *system = a->cell.system;
+    uint64_t gen = a->own_gen;
+    ctx->dead = true;
+    a->state = CASTY__ACTOR_DEAD;
+    if (a->registered) {
+        casty__names_remove(&system->names, a->path);
+        release_name(a);
+    } else if (a->parent == NULL) {
+        release_name(a);
+    }
+    /* A child of an anonymous parent keeps its name until the parent has
+     * taken its stop: the parent compares its children's names when it
+     * spawns (spawn.c), and only the parent may change its children. */
+    a->first_child = NULL;
+
+    /* seq_cst: pairs with the seq_cst gen check of every send and with the
+     * asks' watch (ask.c). */
+    atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
+    casty__promises_target_stopped(system, &a->cell, gen);
+    atomic_store_explicit(&a->cell.open, 0, memory_order_release);
+    casty__cell_close(&a->cell, &a->stub);
+    count_stop(w, system);
+
+    /* seq_cst: pairs with casty_wait_stopped's count of waiters. */
+    atomic_store_explicit(&a->cell.settled_gen, gen + 1, memory_order_seq_cst);
+    if (a->parent != NULL) {
+        if (atomic_load_explicit(&system->stop_waiters, memory_order_seq_cst) > 0) {
+            pthread_mutex_lock(&system->lock);
+            pthread_cond_broadcast(&system->cond);
+            pthread_mutex_unlock(&system->lock);
+        }
+        signal_parent(a);
+        return;
+    }
+    pthread_mutex_lock(&system->lock);
+    unlink_sibling(&system->roots, a);
+    system->nroots--;
+    pthread_cond_broadcast(&system->cond);
+    pthread_mutex_unlock(&system->lock);
+    casty__actor_release(system, w, a);
+}
+
+void casty__actor_begin_stop(casty_ctx_t *ctx)
+{
+    casty__actor_t *a = ctx->actor;
+    if (a->state == CASTY__ACTOR_STOPPING || a->state == CASTY__ACTOR_DEAD) {
+        return;
+    }
+    a->state = CASTY__ACTOR_STOPPING;
+    for (casty__actor_t *c = a->first_child; c != NULL; c = c->next_sibling) {
+        casty__request_stop(c, c->own_gen);
+    }
+    if (a->children == 0) {
+        finalize(ctx);
+    }
+}
+
+static void child_stopped(casty_ctx_t *ctx, casty__actor_t *child)
+{
+    casty__actor_t *a = ctx->actor;
+    unlink_sibling(&a->first_child, child);
+    a->children--;
+    release_name(child);
+    /* The child is dead and its cell released only now, by its parent: until
+     * this point its links above had to stay valid. */
+    casty__actor_release(a->cell.system, ctx->worker, child);
+}
+
+void casty__actor_take_stopped_children(casty_ctx_t *ctx)
+{
+    casty__actor_t *a = ctx->actor;
+    if (atomic_load_explicit(&a->stopped_children, memory_order_relaxed) == NULL) {
+        return;
+    }
+    casty__actor_t *c = atomic_exchange_explicit(&a->stopped_children, NULL, memory_order_acquire);
+    while (c != NULL) {
+        casty__actor_t *next = c->stopped_next;
+        child_stopped(ctx, c);
+        c = next;
+    }
+    if (a->state == CASTY__ACTOR_STOPPING && a->children == 0) {
+        finalize(ctx);
+    }
+}
