@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
+# stop_poke.pml), with spin. Each check generates the verifier for one
+# variant of a model, compiles it and runs the exhaustive search. A correct
+# variant must report no error; a broken one must report the error it was
+# written to show, so the model is seen to be able to fail. One line per
+# check; the exit status is 1 if any check went otherwise.
+#
+# Usage: check.sh [work-dir]   (default: a fresh temporary directory, removed
+# at the end; the source tree is never written to)
+set -euo pipefail
+
+models="$(cd "$(dirname "$0")" && pwd)"
+if [ $# -ge 1 ]; then
+    work="$1"
+    mkdir -p "$work"
+else
+    work="$(mktemp -d "${TMPDIR:-/tmp}/casty-model.XXXXXX")"
+    trap 'rm -rf "$work"' EXIT
+fi
+
+for tool in spin gcc; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "check.sh: $tool not found" >&2
+        exit 1
+    fi
+done
+
+failed=0
+
+# check MODEL EXPECT DESCRIPTION [spin -D options...]
+# EXPECT is "pass", or the text pan must print for the error it finds.
+check() {
+    local model="$1" expect="$2" what="$3"
+    shift 3
+    local dir="$work/$(basename "$model" .pml)$(printf '%s' "$*" | tr -c 'A-Za-z0-9=' '_')"
+    mkdir -p "$dir"
+    local out="$dir/pan.out" start end
+    start=$(date +%s.%N)
+    # spin writes pan.c and its companions into the current directory.
+    if ! (cd "$dir" && spin -a "$@" "$models/$model" >spin.out 2>&1 &&
+        # Safety properties only; states stored compressed; no -O2: the
+        # search is short, the compile would be the longest part.
+        gcc -O1 -DSAFETY -DCOLLAPSE -o pan pan.c >gcc.out 2>&1 &&
+        # -m: depth limit well above the models' (under 200); -w20: a hash
+        # table of 2^20 slots instead of the default 2^24.
+        ./pan -m100000 -w20 >pan.out 2>&1); then
+        echo "FAIL $model ($what): spin, gcc or pan did not run; see $dir"
+        failed=1
+        trap - EXIT
+        return
+    fi
+    end=$(date +%s.%N)
+    local errors states search secs
+    errors=$(sed -n 's/.*errors: \([0-9][0-9]*\).*/\1/p' "$out" | tail -n 1)
+    states=$(sed -n 's/^ *\([0-9][0-9]*\) states, stored.*/\1/p' "$out" | tail -n 1)
+    search=$(sed -n 's/^pan: elapsed time \([0-9.e+-]*\) seconds.*/\1/p' "$out" | tail -n 1)
+    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+    local summary="errors ${errors:-?}, states ${states:-?}, search ${search:-?} s, with spin and gcc ${secs} s"
+    if grep -q 'max search depth too small' "$out"; then
+        echo "FAIL $model ($what): search cut short by the depth limit; $summary"
+        failed=1
+    elif [ "$expect" = pass ]; then
+        if [ "$errors" = 0 ]; then
+            echo "ok   $model ($what): $summary"
+        else
+            echo "FAIL $model ($what): expected no error; $summary"
+            grep '^pan:' "$out" | head -n 3 | sed 's/^/     /'
+            failed=1
+        fi
+    else
+        if [ -n "$errors" ] && [ "$errors" -gt 0 ] && grep -q -- "$expect" "$out"; then
+            echo "ok   $model ($what): found as expected: $(grep -m 1 '^pan:1:' "$out" | sed 's/^pan:1: //'); $summary"
+        else
+            echo "FAIL $model ($what): expected '$expect'; $summary"
+            failed=1
+        fi
+    fi
+}
+
+check ask_wakeup.pml pass "fixed take_wakeup, one replier" -DREPLIERS=1
+check ask_wakeup.pml pass "fixed take_wakeup, reply and a late reply" -DREPLIERS=2
+check ask_wakeup.pml "invalid end state" "buggy take_wakeup: asker sleeps with its reply queued" \
+    -DREPLIERS=2 -DBUGGY
+
+check stop_poke.pml pass "stop and a message"
+check stop_poke.pml pass "two stops, a message, a child" -DREQUESTERS=2 -DCHILD
+check stop_poke.pml pass "a message, a child stopping on its own" -DREQUESTERS=0 -DCHILD
+check stop_poke.pml "assertion violated" "no recheck: the stop is lost" -DNO_RECHECK
+check stop_poke.pml "assertion violated" "no recheck: the child's notification is lost" \
+    -DNO_RECHECK -DREQUESTERS=0 -DCHILD
+check stop_poke.pml "assertion violated" "recheck reads owner-only state after mark_empty" \
+    -DLATE_STATE
+
+exit $failed
