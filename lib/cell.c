@@ -26,7 +26,22 @@
 #include <string.h>
 
 #include "casty/error.h"
+#include "faults.h"
 #include "runtime.h"
+
+#ifdef CASTY__FAULT_INJECTION
+_Atomic uint32_t casty__fault_no_envelopes;
+
+static casty__envelope_t *envelope_alloc(size_t size)
+{
+    if (atomic_load_explicit(&casty__fault_no_envelopes, memory_order_relaxed) != 0) {
+        return NULL;
+    }
+    return casty__envelope_alloc(size);
+}
+#else
+#define envelope_alloc casty__envelope_alloc
+#endif
 
 /* Which shard of a system's outside-send counters this thread uses. */
 static uint32_t thread_shard(void)
@@ -129,7 +144,7 @@ static int deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, ui
         count_undelivered(cell);
         return CASTY_ENOACTOR;
     }
-    casty__envelope_t *env = casty__envelope_alloc(size);
+    casty__envelope_t *env = envelope_alloc(size);
     if (env == NULL) {
         return CASTY_ENOMEM;
     }

@@ -34,7 +34,21 @@ static uint64_t late_replies(void)
 
 /* ---- actors ---- */
 
-enum { MSG_ECHO = 1, MSG_SILENT, MSG_LATE, MSG_BIG, MSG_NESTED, MSG_TWICE, MSG_EMPTY };
+enum {
+    MSG_ECHO = 1,
+    MSG_SILENT,
+    MSG_LATE,
+    MSG_BIG,
+    MSG_NESTED,
+    MSG_TWICE,
+    MSG_EMPTY,
+    MSG_QUIT,       /* stops without replying */
+    MSG_ECHO_QUIT,  /* replies, then stops */
+    MSG_FORWARD,    /* hands the request on to forward_to, which answers */
+};
+
+/* For MSG_FORWARD: where the server hands the request on. */
+static casty_ref_t forward_to;
 
 typedef struct echo_req {
     uint64_t a;
@@ -120,6 +134,16 @@ static casty_behavior_t server_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
     }
     case MSG_EMPTY:
         casty_tell(q->reply_to, MSG_EMPTY, NULL, 0);
+        break;
+    case MSG_QUIT:
+        return casty_stopped();
+    case MSG_ECHO_QUIT: {
+        echo_reply_t r = echo_of(q);
+        casty_tell(q->reply_to, MSG_ECHO, &r, sizeof r);
+        return casty_stopped();
+    }
+    case MSG_FORWARD:
+        casty_tell(forward_to, MSG_ECHO, q, sizeof *q);
         break;
     default:
         return casty_unhandled();
@@ -448,4 +472,197 @@ Test(ask, timeout_holds_while_the_workers_are_busy)
     }
     atomic_store(&busy_stop, 1);
     cr_expect_lt(worst_ms, 1000.0, "an ask with a 1 ms timeout took up to %.1f ms", worst_ms);
+}
+
+/* ---- the ask watches its target ---- */
+
+Test(ask, a_target_that_stops_without_replying_ends_the_ask_at_once)
+{
+    casty_ref_t s = spawn_server();
+    echo_req_t q = {0};
+    echo_reply_t r;
+    int64_t t0 = now_ns();
+    int rc = casty_ask(s, MSG_QUIT, &q, sizeof q, &q.reply_to, &r, sizeof r, CASTY_FOREVER);
+    cr_expect_eq(rc, CASTY_ENOACTOR, "ask: %s", casty_strerror(rc));
+    cr_expect_lt(now_ns() - t0, 5000000000, "the ask waited for its timeout");
+    /* And with a timeout, it does not wait for it either. */
+    s = spawn_server();
+    rc = casty_ask(s, MSG_QUIT, &q, sizeof q, &q.reply_to, &r, sizeof r, CASTY_SECONDS(60));
+    cr_expect_eq(rc, CASTY_ENOACTOR, "ask: %s", casty_strerror(rc));
+}
+
+Test(ask, a_reply_sent_before_the_target_stops_is_delivered)
+{
+    for (int i = 0; i < 200; i++) {
+        casty_ref_t s = spawn_server();
+        echo_req_t q = {.a = (uint64_t)i, .b = 1};
+        echo_reply_t r;
+        int rc = casty_ask(s, MSG_ECHO_QUIT, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT);
+        cr_assert_eq(rc, CASTY_OK, "ask %d: %s", i, casty_strerror(rc));
+        cr_assert_eq(r.sum, (uint64_t)i + 1);
+    }
+}
+
+static atomic_int hold_gate;
+static atomic_int holding;
+
+static casty_behavior_t holder_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)ctx;
+    (void)msg;
+    (void)env;
+    atomic_store(&holding, 1);
+    while (atomic_load(&hold_gate) == 0) {
+        sleep_ns(100000);
+    }
+    return casty_same();
+}
+
+typedef struct forever_asker {
+    casty_ref_t target;
+    uint32_t type;
+    int rc;
+} forever_asker_t;
+
+static void *ask_forever(void *p)
+{
+    forever_asker_t *a = p;
+    echo_req_t q = {0};
+    echo_reply_t r;
+    a->rc = casty_ask(a->target, a->type, &q, sizeof q, &q.reply_to, &r, sizeof r, CASTY_FOREVER);
+    return NULL;
+}
+
+Test(ask, an_ask_whose_request_becomes_a_dead_letter_returns)
+{
+    casty_ref_t h;
+    cr_assert_eq(casty_spawn(sys, casty_receive_stateless(holder_receive), NULL, &h), CASTY_OK);
+    uint32_t x = 0;
+    cr_assert_eq(casty_tell(h, MSG_SILENT, &x, sizeof x), CASTY_OK);
+    while (atomic_load(&holding) == 0) {
+        pause_briefly();
+    }
+    forever_asker_t a = {.target = h, .type = MSG_ECHO, .rc = 1};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, ask_forever, &a), 0);
+    cr_assert_eq(casty_wait_quiet(sys, CASTY_MILLIS(50)), CASTY_ETIMEDOUT,
+                 "the request is queued behind the held message");
+    cr_assert_eq(casty_stop(h), CASTY_OK);
+    atomic_store(&hold_gate, 1);
+    pthread_join(t, NULL);
+    cr_expect_eq(a.rc, CASTY_ENOACTOR, "ask: %s", casty_strerror(a.rc));
+    cr_assert_eq(casty_wait_quiet(sys, ASK_TIMEOUT), CASTY_OK);
+    cr_expect_eq(dead_letters(), 1, "the request was a dead letter");
+}
+
+Test(ask, another_actor_may_answer_for_the_target)
+{
+    casty_ref_t answerer = spawn_server();
+    forward_to = answerer;
+    casty_ref_t s = spawn_server();
+    echo_req_t q = {.a = 20, .b = 22};
+    echo_reply_t r;
+    int rc = casty_ask(s, MSG_FORWARD, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT);
+    cr_expect_eq(rc, CASTY_OK, "ask: %s", casty_strerror(rc));
+    cr_expect_eq(r.sum, 42);
+}
+
+Test(ask, shutdown_wakes_pending_asks_and_destroy_waits_for_them)
+{
+    casty_system_t *s = make_system(2);
+    casty_ref_t silent;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(server_receive), NULL, &silent), CASTY_OK);
+    enum { PENDING_ASKERS = 4 };
+    forever_asker_t pending[PENDING_ASKERS];
+    pthread_t threads[PENDING_ASKERS];
+    for (int i = 0; i < PENDING_ASKERS; i++) {
+        pending[i] = (forever_asker_t){.target = silent, .type = MSG_SILENT, .rc = 1};
+        cr_assert_eq(pthread_create(&threads[i], NULL, ask_forever, &pending[i]), 0);
+    }
+    /* Every request handled (silently): the asks are waiting. */
+    while (stats_of(s).handled < PENDING_ASKERS) {
+        pause_briefly();
+    }
+    cr_assert_eq(casty_system_shutdown(s), CASTY_OK);
+    for (int i = 0; i < PENDING_ASKERS; i++) {
+        pthread_join(threads[i], NULL);
+        cr_expect_eq(pending[i].rc, CASTY_ESHUTDOWN, "asker %d: %s", i,
+                     casty_strerror(pending[i].rc));
+    }
+    casty_system_destroy(s);
+}
+
+Test(ask, destroy_with_asks_in_flight_is_safe)
+{
+    for (int round = 0; round < 20; round++) {
+        casty_system_t *s = make_system(2);
+        casty_ref_t silent;
+        cr_assert_eq(casty_spawn(s, casty_receive_stateless(server_receive), NULL, &silent),
+                     CASTY_OK);
+        enum { PENDING_ASKERS = 3 };
+        forever_asker_t pending[PENDING_ASKERS];
+        pthread_t threads[PENDING_ASKERS];
+        for (int i = 0; i < PENDING_ASKERS; i++) {
+            pending[i] = (forever_asker_t){.target = silent, .type = MSG_SILENT, .rc = 1};
+            cr_assert_eq(pthread_create(&threads[i], NULL, ask_forever, &pending[i]), 0);
+        }
+        while (stats_of(s).handled < PENDING_ASKERS) {
+            pause_briefly();
+        }
+        casty_system_destroy(s); /* the pending are woken and gone before it frees */
+        for (int i = 0; i < PENDING_ASKERS; i++) {
+            pthread_join(threads[i], NULL);
+            cr_expect_eq(pending[i].rc, CASTY_ESHUTDOWN);
+        }
+    }
+}
+
+/* ---- the reply's type and size ---- */
+
+Test(ask, ask_info_gives_the_replys_type_and_size)
+{
+    casty_ref_t s = spawn_server();
+    echo_req_t q = {.a = 1, .b = 2};
+    echo_reply_t r;
+    casty_reply_info_t info = {0, 0};
+    int rc = casty_ask_info(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT,
+                            &info);
+    cr_assert_eq(rc, CASTY_OK);
+    cr_expect_eq(info.type, MSG_ECHO);
+    cr_expect_eq(info.size, sizeof r);
+    unsigned char small[8];
+    rc = casty_ask_info(s, MSG_BIG, &q, sizeof q, &q.reply_to, small, sizeof small, ASK_TIMEOUT,
+                        &info);
+    cr_expect_eq(rc, CASTY_EMSGSIZE);
+    cr_expect_eq(info.type, MSG_BIG);
+    cr_expect_eq(info.size, 256, "the size the buffer would have needed");
+    cr_assert_eq(casty_wait_quiet(sys, ASK_TIMEOUT), CASTY_OK);
+    casty_stats_t st = stats_of(sys);
+    cr_expect_eq(st.oversized_replies, 1);
+    cr_expect_eq(st.replies, 1);
+}
+
+Test(ask, a_huge_timeout_saturates)
+{
+    casty_ref_t s = spawn_server();
+    echo_req_t q = {.a = 1, .b = 2};
+    echo_reply_t r;
+    cr_expect_eq(casty_ask(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, INT64_MAX),
+                 CASTY_OK);
+    cr_expect_eq(casty_ask(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r,
+                           CASTY_SECONDS(1e300)),
+                 CASTY_OK);
+}
+
+Test(ask, asking_a_reply_address_is_einval)
+{
+    casty_ref_t s = spawn_server();
+    echo_req_t q = {.a = 1, .b = 2};
+    echo_reply_t r;
+    cr_assert_eq(casty_ask(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT),
+                 CASTY_OK);
+    echo_req_t q2 = {0};
+    cr_expect_eq(casty_ask(q.reply_to, MSG_ECHO, &q2, sizeof q2, &q2.reply_to, &r, sizeof r,
+                           ASK_TIMEOUT),
+                 CASTY_EINVAL);
 }

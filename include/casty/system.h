@@ -19,11 +19,42 @@ extern "C" {
 
 typedef struct casty_system casty_system_t;
 
-/* A span of time in nanoseconds; CASTY_FOREVER waits without limit. */
+/* A span of time in nanoseconds. Wherever a timeout is taken, a negative
+ * one (CASTY_FOREVER, say) waits without limit, and one too large to add to
+ * the clock saturates to the end of time. */
 typedef int64_t casty_duration_t;
 #define CASTY_FOREVER ((casty_duration_t)-1)
-#define CASTY_SECONDS(s) ((casty_duration_t)((s) * 1e9))
-#define CASTY_MILLIS(ms) ((casty_duration_t)(ms) * 1000000)
+
+/* `s` seconds as a duration, saturating at INT64_MAX (and below zero at
+ * CASTY_FOREVER); NaN gives 0. A function, not a constant expression. */
+static inline casty_duration_t casty_seconds(double s)
+{
+    if (s != s) {
+        return 0;
+    }
+    if (s >= 9.2e9) {
+        return INT64_MAX; /* past INT64_MAX ns, about 9.22e9 s */
+    }
+    if (s <= -9.2e9) {
+        return CASTY_FOREVER;
+    }
+    return (casty_duration_t)(s * 1e9);
+}
+
+/* `ms` milliseconds as a duration, saturating as casty_seconds does. */
+static inline casty_duration_t casty_millis(int64_t ms)
+{
+    if (ms > INT64_MAX / 1000000) {
+        return INT64_MAX;
+    }
+    if (ms < INT64_MIN / 1000000) {
+        return CASTY_FOREVER;
+    }
+    return ms * 1000000;
+}
+
+#define CASTY_SECONDS(s) casty_seconds((double)(s))
+#define CASTY_MILLIS(ms) casty_millis((int64_t)(ms))
 
 /* The most workers a system accepts. */
 #define CASTY_MAX_WORKERS 1024u
