@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "casty/api.h"
 #include "casty/ref.h"
 #include "casty/system.h"
 
@@ -36,8 +37,9 @@ extern "C" {
  * time, CASTY_EMSGSIZE when the reply was larger than `reply_size` (nothing is
  * copied), CASTY_EDEADLK from a worker thread, or any error of casty_tell for
  * the request (CASTY_ENOACTOR, CASTY_EINVAL, CASTY_ESHUTDOWN ...). */
-int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
-              casty_ref_t *reply_to, void *reply, size_t reply_size, casty_duration_t timeout);
+CASTY_API int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
+                        casty_ref_t *reply_to, void *reply, size_t reply_size,
+                        casty_duration_t timeout);
 
 #ifdef __cplusplus
 }

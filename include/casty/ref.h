@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "casty/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -45,7 +47,7 @@ static inline bool casty_ref_equal(casty_ref_t a, casty_ref_t b)
  * CASTY_EMSGSIZE (size above the system's max_payload), CASTY_ENOACTOR (the
  * actor has stopped: counted as a dead letter; or `to` is CASTY_REF_NONE),
  * CASTY_ESHUTDOWN (the system has shut down), CASTY_ENOMEM. */
-int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size);
+CASTY_API int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size);
 
 #ifdef __cplusplus
 }

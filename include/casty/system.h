@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "casty/api.h"
 #include "casty/behavior.h"
 #include "casty/ref.h"
 
@@ -37,7 +38,7 @@ typedef struct casty_config {
 } casty_config_t;
 
 /* Fills `config` with the defaults. Any thread. */
-void casty_config_init(casty_config_t *config);
+CASTY_API void casty_config_init(casty_config_t *config);
 
 /* Creates a system and starts its workers. `config` may be NULL for the
  * defaults; it is read during the call only. On success *out owns the system,
@@ -45,13 +46,13 @@ void casty_config_init(casty_config_t *config);
  * Errors: CASTY_EINVAL (out NULL, workers 0 or above CASTY_MAX_WORKERS,
  * max_payload 0 or above CASTY_MAX_PAYLOAD_LIMIT, an empty name),
  * CASTY_ENOMEM (memory or threads). */
-int casty_system_create(const casty_config_t *config, casty_system_t **out);
+CASTY_API int casty_system_create(const casty_config_t *config, casty_system_t **out);
 
 /* The name given at creation. Any thread; valid until destroy. */
-const char *casty_system_name(const casty_system_t *system);
+CASTY_API const char *casty_system_name(const casty_system_t *system);
 
 /* The number of worker threads. Any thread. */
-uint32_t casty_system_workers(const casty_system_t *system);
+CASTY_API uint32_t casty_system_workers(const casty_system_t *system);
 
 /* Spawns a top-level actor running `behavior`. `name` (copied) must be unique
  * among live top-level actors, non-empty, without '/', and not start with '$';
@@ -60,26 +61,26 @@ uint32_t casty_system_workers(const casty_system_t *system);
  * Errors: CASTY_EINVAL (system, out NULL, a bad name, a behavior that is
  * neither receive nor setup), CASTY_EEXIST (the name is taken),
  * CASTY_ESHUTDOWN, CASTY_ENOMEM. */
-int casty_spawn(casty_system_t *system, casty_behavior_t behavior, const char *name,
-                casty_ref_t *out);
+CASTY_API int casty_spawn(casty_system_t *system, casty_behavior_t behavior, const char *name,
+                          casty_ref_t *out);
 
 /* Finds a live actor by path: "/name" for a top-level actor,
  * "/parent/child" below it. Any thread.
  * Errors: CASTY_EINVAL (NULL arguments, a path not starting with '/'),
  * CASTY_ENOTFOUND, CASTY_ESHUTDOWN. */
-int casty_lookup(casty_system_t *system, const char *path, casty_ref_t *out);
+CASTY_API int casty_lookup(casty_system_t *system, const char *path, casty_ref_t *out);
 
 /* Asks the actor to stop, as its parent would: it finishes the message in
  * hand, stops its children, then stops. Any thread; returns at once.
  * Errors: CASTY_ENOACTOR (already stopped), CASTY_ESHUTDOWN. */
-int casty_stop(casty_ref_t ref);
+CASTY_API int casty_stop(casty_ref_t ref);
 
 /* Blocks until the actor named by `ref` has stopped, or `timeout` passed.
  * Returns CASTY_OK at once if it had already stopped. Call it from outside
  * the workers.
  * Errors: CASTY_EINVAL (system NULL), CASTY_ETIMEDOUT, CASTY_EDEADLK (from a
  * worker thread). */
-int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t timeout);
+CASTY_API int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t timeout);
 
 /* Stops every actor (children before parents), waits for them, joins the
  * workers and frees every actor and every queued message, counting those
@@ -87,11 +88,11 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
  * CASTY_ESHUTDOWN. Idempotent. Call it from outside the workers, once no
  * other thread is inside casty_ask on this system.
  * Errors: CASTY_EINVAL (NULL), CASTY_EDEADLK (from a worker thread). */
-int casty_system_shutdown(casty_system_t *system);
+CASTY_API int casty_system_shutdown(casty_system_t *system);
 
 /* Shuts the system down if needed, then frees it. No other thread may use the
  * system or any ref into it during or after the call. NULL is ignored. */
-void casty_system_destroy(casty_system_t *system);
+CASTY_API void casty_system_destroy(casty_system_t *system);
 
 typedef struct casty_stats {
     uint64_t dead_letters; /* messages to stopped actors, left queued at a stop
@@ -103,7 +104,7 @@ typedef struct casty_stats {
 
 /* Reads the system's counters. Any thread; each counter is exact once the
  * actors concerned have gone idle. Errors: CASTY_EINVAL (NULL). */
-int casty_system_stats(const casty_system_t *system, casty_stats_t *out);
+CASTY_API int casty_system_stats(const casty_system_t *system, casty_stats_t *out);
 
 #ifdef __cplusplus
 }
