@@ -17,6 +17,27 @@
 #include "casty/config.h"
 #include "casty/ref.h"
 
+#define CASTY__ENV_TOO_BIG "behavior environment exceeds CASTY_ENV_CAPACITY (meson -Denv_capacity)"
+
+/* CASTY__ENV_SIZE(env): sizeof(env), and a compile-time error when `env`
+ * does not fit inline. C checks it with a _Static_assert inside a struct
+ * inside sizeof; C++ may not define a type there, so it instantiates a
+ * class template instead (which cannot have C linkage, hence before the
+ * extern "C" block). */
+#ifdef __cplusplus
+template <typename T> struct casty__env_check {
+    static_assert(sizeof(T) <= CASTY_ENV_CAPACITY, CASTY__ENV_TOO_BIG);
+    static constexpr size_t size = sizeof(T);
+};
+#define CASTY__ENV_SIZE(env) (casty__env_check<decltype(env)>::size)
+#else
+#define CASTY__ENV_SIZE(env)                                                                       \
+    (sizeof(env) + 0 * sizeof(struct {                                                             \
+                       int casty__unused;                                                          \
+                       _Static_assert(sizeof(env) <= CASTY_ENV_CAPACITY, CASTY__ENV_TOO_BIG);      \
+                   }))
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -52,6 +73,14 @@ typedef enum casty_behavior_kind {
     CASTY_BEHAVIOR_IGNORE,    /* drop this and every later message */
 } casty_behavior_kind_t;
 
+/* C++ spells C's _Alignas as alignas; both align the member alike, so the
+ * struct below has one layout in both languages. */
+#ifdef __cplusplus
+#define CASTY__ALIGNAS(n) alignas(n)
+#else
+#define CASTY__ALIGNAS(n) _Alignas(n)
+#endif
+
 struct casty_behavior {
     uint32_t kind;     /* a casty_behavior_kind_t */
     uint32_t env_size; /* bytes of env in use */
@@ -59,16 +88,8 @@ struct casty_behavior {
         casty_receive_fn receive;
         casty_setup_fn setup;
     } fn;
-    _Alignas(16) unsigned char env[CASTY_ENV_CAPACITY];
+    CASTY__ALIGNAS(16) unsigned char env[CASTY_ENV_CAPACITY];
 };
-
-/* Evaluates to 0, and fails to compile when `env` does not fit inline. */
-#define CASTY__ENV_FITS(env)                                                                       \
-    (0 * sizeof(struct {                                                                           \
-         int casty__unused;                                                                        \
-         _Static_assert(sizeof(env) <= CASTY_ENV_CAPACITY,                                         \
-                        "behavior environment exceeds CASTY_ENV_CAPACITY (meson -Denv_capacity)"); \
-     }))
 
 static inline casty_behavior_t casty__behavior_make(casty_behavior_kind_t kind, const void *env,
                                                     size_t size)
@@ -99,14 +120,14 @@ static inline casty_behavior_t casty__setup(casty_setup_fn fn, const void *env, 
 
 /* casty_receive(fn, env): a behavior that handles messages with `fn`, over a
  * copy of `env` (an lvalue: a variable or a struct member). */
-#define casty_receive(fn, env) casty__receive((fn), &(env), sizeof(env) + CASTY__ENV_FITS(env))
+#define casty_receive(fn, env) casty__receive((fn), &(env), CASTY__ENV_SIZE(env))
 
 /* casty_receive_stateless(fn): a behavior with no captured environment;
  * `fn` gets env == a pointer to zero bytes, which it must not read. */
 #define casty_receive_stateless(fn) casty__receive((fn), NULL, 0)
 
 /* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts. */
-#define casty_setup(fn, env) casty__setup((fn), &(env), sizeof(env) + CASTY__ENV_FITS(env))
+#define casty_setup(fn, env) casty__setup((fn), &(env), CASTY__ENV_SIZE(env))
 
 /* casty_setup_stateless(fn): casty_setup with no environment. */
 #define casty_setup_stateless(fn) casty__setup((fn), NULL, 0)

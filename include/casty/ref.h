@@ -27,7 +27,11 @@ typedef struct casty_ref {
 
 /* The ref that names no actor. Telling it returns CASTY_ENOACTOR; it names
  * no system either, so no system's statistics count it. */
+#ifdef __cplusplus
+#define CASTY_REF_NONE (casty_ref_t{nullptr, 0}) /* C++ has no compound literals */
+#else
 #define CASTY_REF_NONE ((casty_ref_t){NULL, 0})
+#endif
 
 /* Message type tags from this value up are the runtime's own. */
 #define CASTY_TYPE_RESERVED 0xffff0000u
