@@ -6,7 +6,8 @@
  * state changes by returning a new environment, never by writing the old one.
  * The inline capacity is CASTY_ENV_CAPACITY bytes (the meson option
  * env_capacity); capturing more is a compile-time error, never a hidden
- * allocation. */
+ * allocation, and so is capturing a pointer or an array, which would copy an
+ * address where the state was meant. */
 #ifndef CASTY_BEHAVIOR_H
 #define CASTY_BEHAVIOR_H
 
@@ -17,23 +18,52 @@
 #include "casty/config.h"
 #include "casty/ref.h"
 
+#ifdef __cplusplus
+#include <type_traits>
+#endif
+
 #define CASTY__ENV_TOO_BIG "behavior environment exceeds CASTY_ENV_CAPACITY (meson -Denv_capacity)"
+#define CASTY__ENV_IS_POINTER                                                                      \
+    "behavior environment is a pointer or an array: capture the value itself "                     \
+    "(to capture a pointer on purpose, wrap it in a struct)"
 
 /* CASTY__ENV_SIZE(env): sizeof(env), and a compile-time error when `env`
- * does not fit inline. C checks it with a _Static_assert inside a struct
- * inside sizeof; C++ may not define a type there, so it instantiates a
- * class template instead (which cannot have C linkage, hence before the
- * extern "C" block). */
+ * does not fit inline, or is a pointer or an array. The environment is
+ * copied by value, so capturing `state_ptr` where `*state_ptr` was meant
+ * would copy the address, not the state, and share what the behavior should
+ * own. An array is refused with pointers: C's test below sees it decayed and
+ * cannot tell the two apart (nor can a reader, for an array parameter), and
+ * C++ refuses it as well so that both languages accept the same
+ * environments. Wrapped in a struct, an array is captured whole.
+ *
+ * C checks with _Static_assert inside a struct inside sizeof, and tells a
+ * pointer by gcc's and clang's __builtin_classify_type; another C compiler
+ * skips that one check. C++ may not define a type inside sizeof, and does
+ * not take the builtin in a constant expression, so it instantiates a class
+ * template instead, which cannot have C linkage: hence before the extern "C"
+ * block. */
 #ifdef __cplusplus
 template <typename T> struct casty__env_check {
-    static_assert(sizeof(T) <= CASTY_ENV_CAPACITY, CASTY__ENV_TOO_BIG);
-    static constexpr size_t size = sizeof(T);
+    typedef typename std::remove_reference<T>::type type;
+    static_assert(!std::is_pointer<type>::value && !std::is_array<type>::value,
+                  CASTY__ENV_IS_POINTER);
+    static_assert(sizeof(type) <= CASTY_ENV_CAPACITY, CASTY__ENV_TOO_BIG);
+    static constexpr size_t size = sizeof(type);
 };
 #define CASTY__ENV_SIZE(env) (casty__env_check<decltype(env)>::size)
 #else
+#if defined(__GNUC__)
+/* __builtin_classify_type's class of a pointer (pointer_type_class in gcc's
+ * typeclass.h; clang uses the same numbers). */
+#define CASTY__POINTER_TYPE_CLASS 5
+#define CASTY__IS_POINTER(env) (__builtin_classify_type(env) == CASTY__POINTER_TYPE_CLASS)
+#else
+#define CASTY__IS_POINTER(env) 0
+#endif
 #define CASTY__ENV_SIZE(env)                                                                       \
     (sizeof(env) + 0 * sizeof(struct {                                                             \
                        int casty__unused;                                                          \
+                       _Static_assert(!CASTY__IS_POINTER(env), CASTY__ENV_IS_POINTER);             \
                        _Static_assert(sizeof(env) <= CASTY_ENV_CAPACITY, CASTY__ENV_TOO_BIG);      \
                    }))
 #endif
@@ -119,14 +149,18 @@ static inline casty_behavior_t casty__setup(casty_setup_fn fn, const void *env, 
 }
 
 /* casty_receive(fn, env): a behavior that handles messages with `fn`, over a
- * copy of `env` (an lvalue: a variable or a struct member). */
+ * copy of `env` (an lvalue: a variable or a struct member). `env` must be the
+ * state itself, a struct or a scalar: a pointer or an array fails to compile
+ * (to capture a pointer on purpose, wrap it in a struct), and so does a
+ * value larger than CASTY_ENV_CAPACITY. */
 #define casty_receive(fn, env) casty__receive((fn), &(env), CASTY__ENV_SIZE(env))
 
 /* casty_receive_stateless(fn): a behavior with no captured environment;
  * `fn` gets env == a pointer to zero bytes, which it must not read. */
 #define casty_receive_stateless(fn) casty__receive((fn), NULL, 0)
 
-/* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts. */
+/* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts;
+ * `env` is checked as casty_receive's is. */
 #define casty_setup(fn, env) casty__setup((fn), &(env), CASTY__ENV_SIZE(env))
 
 /* casty_setup_stateless(fn): casty_setup with no environment. */
