@@ -50,7 +50,10 @@ casty_behavior_t service_caller_receive(casty_ctx_t *, const casty_msg_t *msg, c
     const auto *breaker = static_cast<const casty_breaker_t *>(env);
     switch (msg->type) {
     case MSG_CALL: {
-        const auto *call = static_cast<const call_request *>(msg->payload);
+        const call_request *call = casty_msg_as(msg, call_request);
+        if (call == nullptr) {
+            return casty_unhandled();
+        }
         double now = monotonic_seconds();
         casty_breaker_allow_t allowed = casty_breaker_allow(breaker, now);
         if (!allowed.result) {
@@ -68,7 +71,10 @@ casty_behavior_t service_caller_receive(casty_ctx_t *, const casty_msg_t *msg, c
         return service_caller(next);
     }
     case MSG_GET_STATUS: {
-        const auto *query = static_cast<const get_status *>(msg->payload);
+        const get_status *query = casty_msg_as(msg, get_status);
+        if (query == nullptr) {
+            return casty_unhandled();
+        }
         casty_circuit_state_t state = casty_breaker_status(breaker).result;
         casty_tell(query->reply_to, MSG_CIRCUIT_STATE, &state, sizeof state);
         return casty_same();

@@ -76,12 +76,42 @@ typedef struct casty_ctx casty_ctx_t;
 
 /* A message as the handler sees it. `payload` is the runtime's copy, valid
  * until the handler returns; it is aligned for any type of up to 16 bytes'
- * alignment, so a handler may cast it to its message struct. */
+ * alignment, so a handler may read it as its message struct, through
+ * casty_msg_as, which checks the size first. */
 typedef struct casty_msg {
     uint32_t type;       /* the tag given to casty_tell */
     uint32_t size;       /* bytes at payload */
     const void *payload; /* NULL when size is 0 */
 } casty_msg_t;
+
+/* The payload of `msg` when it holds exactly `size` bytes, else NULL (and
+ * NULL when msg is NULL, or when size is 0: a message without payload has
+ * nothing to read). A handler reads its message through this check rather
+ * than cast msg->payload: the type tag does not vouch for the size, since any
+ * sender can tell a known type with a short payload or none, and an
+ * unchecked cast then reads past the end, or through NULL. The result is the
+ * runtime's copy, valid until the handler returns; the caller owns nothing
+ * and frees nothing. Pure: any thread may call it. */
+static inline const void *casty_msg_payload(const casty_msg_t *msg, size_t size)
+{
+    if (msg == NULL || msg->size != size) {
+        return NULL;
+    }
+    return msg->payload;
+}
+
+/* casty_msg_as(msg, type): the payload of `msg` as a `const type *` when it
+ * is exactly sizeof(type) bytes, else NULL (see casty_msg_payload). A
+ * handler answers NULL as a message it does not understand:
+ *     const increment_t *inc = casty_msg_as(msg, increment_t);
+ *     if (inc == NULL) {
+ *         return casty_unhandled();
+ *     } */
+#ifdef __cplusplus
+#define casty_msg_as(msg, type) (static_cast<const type *>(casty_msg_payload((msg), sizeof(type))))
+#else
+#define casty_msg_as(msg, type) ((const type *)casty_msg_payload((msg), sizeof(type)))
+#endif
 
 typedef struct casty_behavior casty_behavior_t;
 
