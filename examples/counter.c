@@ -24,11 +24,17 @@ static casty_behavior_t counter_receive(casty_ctx_t *ctx, const casty_msg_t *msg
     const int64_t *count = env;
     switch (msg->type) {
     case MSG_INCREMENT: {
-        const increment_t *inc = msg->payload;
+        const increment_t *inc = casty_msg_as(msg, increment_t);
+        if (inc == NULL) {
+            return casty_unhandled();
+        }
         return counter(*count + inc->by);
     }
     case MSG_GET_COUNT: {
-        const get_count_t *query = msg->payload;
+        const get_count_t *query = casty_msg_as(msg, get_count_t);
+        if (query == NULL) {
+            return casty_unhandled();
+        }
         casty_tell(query->reply_to, MSG_GET_COUNT, count, sizeof *count);
         return casty_same();
     }

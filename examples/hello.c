@@ -21,10 +21,10 @@ static casty_behavior_t greeter_receive(casty_ctx_t *ctx, const casty_msg_t *msg
 {
     (void)ctx;
     (void)env;
-    if (msg->type != MSG_GREET) {
+    const greet_t *greet = casty_msg_as(msg, greet_t);
+    if (msg->type != MSG_GREET || greet == NULL) {
         return casty_unhandled();
     }
-    const greet_t *greet = msg->payload;
     printf("Hello, %s!\n", greet->whom);
     greeted_t answer;
     memcpy(answer.whom, greet->whom, sizeof answer.whom);
@@ -53,7 +53,10 @@ static casty_behavior_t bot_receive(casty_ctx_t *ctx, const casty_msg_t *msg, co
         greet(ctx, state->greeter);
         return casty_same();
     case MSG_GREETED: {
-        const greeted_t *answer = msg->payload;
+        const greeted_t *answer = casty_msg_as(msg, greeted_t);
+        if (answer == NULL) {
+            return casty_unhandled();
+        }
         printf("%s was greeted; %d to go\n", answer->whom, state->greetings_left - 1);
         if (state->greetings_left == 1) {
             return casty_stopped();

@@ -50,7 +50,10 @@ static casty_behavior_t service_caller_receive(casty_ctx_t *ctx, const casty_msg
     const casty_breaker_t *breaker = env;
     switch (msg->type) {
     case MSG_CALL: {
-        const call_t *call = msg->payload;
+        const call_t *call = casty_msg_as(msg, call_t);
+        if (call == NULL) {
+            return casty_unhandled();
+        }
         double now = monotonic_seconds();
         casty_breaker_allow_t allowed = casty_breaker_allow(breaker, now);
         if (!allowed.result) {
@@ -68,7 +71,10 @@ static casty_behavior_t service_caller_receive(casty_ctx_t *ctx, const casty_msg
         return service_caller(next);
     }
     case MSG_GET_STATUS: {
-        const get_status_t *query = msg->payload;
+        const get_status_t *query = casty_msg_as(msg, get_status_t);
+        if (query == NULL) {
+            return casty_unhandled();
+        }
         casty_circuit_state_t state = casty_breaker_status(breaker).result;
         casty_tell(query->reply_to, MSG_CIRCUIT_STATE, &state, sizeof state);
         return casty_same();

@@ -68,7 +68,12 @@ static casty_behavior_t counter_receive(casty_ctx_t *ctx, const casty_msg_t *msg
     (void)ctx;
     const counter_state_t *s = env;
     atomic_fetch_add(&receive_calls, 1);
-    const num_msg_t *m = msg->payload;
+    /* Every message to a counter carries a num_msg_t: one of another size is
+     * not understood, whatever its type. */
+    const num_msg_t *m = casty_msg_as(msg, num_msg_t);
+    if (m == NULL) {
+        return casty_unhandled();
+    }
     switch (msg->type) {
     case MSG_ADD: {
         counter_state_t next = {.count = s->count + m->value};
@@ -100,7 +105,10 @@ static casty_behavior_t doubler_receive(casty_ctx_t *ctx, const casty_msg_t *msg
     (void)ctx;
     const counter_state_t *s = env;
     atomic_fetch_add(&receive_calls, 1);
-    const num_msg_t *m = msg->payload;
+    const num_msg_t *m = casty_msg_as(msg, num_msg_t);
+    if (m == NULL) {
+        return casty_unhandled();
+    }
     switch (msg->type) {
     case MSG_ADD: {
         counter_state_t next = {.count = s->count + 2 * m->value};
@@ -230,6 +238,63 @@ Test(behavior, messages_after_stopped_are_never_handled_and_are_counted)
     cr_expect_eq(atomic_load(&receive_calls), 1, "only MSG_STOP was handled");
     cr_expect_eq(s.dead_letters, 10, "dead letters %llu (ENOACTOR returns: %d)",
                  (unsigned long long)s.dead_letters, enoactor);
+}
+
+/* ---- checked payloads: casty_msg_as ---- */
+
+Test(behavior, casty_msg_as_gives_the_payload_only_at_the_exact_size)
+{
+    num_msg_t m = {.value = 3, .reply_to = CASTY_REF_NONE};
+    casty_msg_t exact = {.type = MSG_ADD, .size = sizeof m, .payload = &m};
+    casty_msg_t short_by_one = {.type = MSG_ADD, .size = sizeof m - 1, .payload = &m};
+    casty_msg_t long_by_one = {.type = MSG_ADD, .size = sizeof m + 1, .payload = &m};
+    casty_msg_t empty = {.type = MSG_ADD, .size = 0, .payload = NULL};
+    cr_expect_eq(casty_msg_as(&exact, num_msg_t), &m);
+    cr_expect_null(casty_msg_as(&short_by_one, num_msg_t));
+    cr_expect_null(casty_msg_as(&long_by_one, num_msg_t));
+    cr_expect_null(casty_msg_as(&empty, num_msg_t));
+    cr_expect_null(casty_msg_payload(&empty, 0), "a message without payload has nothing to read");
+    cr_expect_null(casty_msg_payload(NULL, sizeof m));
+}
+
+Test(behavior, a_tell_of_a_known_type_without_payload_is_unhandled_not_read)
+{
+    casty_ref_t c = spawn_counter(NULL);
+    cr_assert_eq(tell_num(c, MSG_ADD, 5), CASTY_OK);
+    casty_stats_t before = stats_of(sys);
+    /* Cast unchecked, each of these would be read through NULL. */
+    cr_assert_eq(casty_tell(c, MSG_ADD, NULL, 0), CASTY_OK);
+    cr_assert_eq(casty_tell(c, MSG_GET, NULL, 0), CASTY_OK);
+    cr_assert_eq(tell_num(c, MSG_ADD, 2), CASTY_OK);
+    cr_expect_eq(ask_count(c), 7, "the counter lives on with its state");
+    casty_stats_t after = stats_of(sys);
+    cr_expect_eq(after.unhandled - before.unhandled, 2);
+    cr_expect_eq(after.dead_letters, before.dead_letters);
+}
+
+Test(behavior, a_tell_of_a_known_type_with_the_wrong_size_is_unhandled)
+{
+    casty_ref_t c = spawn_counter(NULL);
+    num_msg_t m = {.value = 100, .reply_to = CASTY_REF_NONE};
+    unsigned char bytes[sizeof m + 8];
+    memset(bytes, 0, sizeof bytes);
+    memcpy(bytes, &m, sizeof m);
+    casty_stats_t before = stats_of(sys);
+    cr_assert_eq(casty_tell(c, MSG_ADD, bytes, sizeof m - 1), CASTY_OK);
+    cr_assert_eq(casty_tell(c, MSG_ADD, bytes, sizeof m.value), CASTY_OK);
+    cr_assert_eq(casty_tell(c, MSG_ADD, bytes, sizeof bytes), CASTY_OK);
+    cr_expect_eq(ask_count(c), 0, "a wrong-size ADD was read");
+    cr_expect_eq(stats_of(sys).unhandled - before.unhandled, 3);
+}
+
+Test(behavior, a_tell_of_the_right_size_gets_through_casty_msg_as)
+{
+    casty_ref_t c = spawn_counter(NULL);
+    num_msg_t m = {.value = 100, .reply_to = CASTY_REF_NONE};
+    casty_stats_t before = stats_of(sys);
+    cr_assert_eq(casty_tell(c, MSG_ADD, &m, sizeof m), CASTY_OK);
+    cr_expect_eq(ask_count(c), 100);
+    cr_expect_eq(stats_of(sys).unhandled, before.unhandled);
 }
 
 /* ---- setup ---- */

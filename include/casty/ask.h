@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "casty/api.h"
 #include "casty/ref.h"
 #include "casty/system.h"
 
@@ -45,7 +46,7 @@ extern "C" {
  * reserved type, `request` or `reply` NULL with a size, `reply_to` NULL or
  * not inside the request (nobody could answer), or a target that is a reply
  * address rather than an actor. */
-int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
+CASTY_API int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
               casty_ref_t *reply_to, void *reply, size_t reply_size, casty_duration_t timeout);
 
 /* What casty_ask_info tells of the reply it took. */
@@ -58,7 +59,7 @@ typedef struct casty_reply_info {
 /* casty_ask, which also fills *info (when not NULL) with the reply's type
  * and size whenever a reply came (CASTY_OK or CASTY_EMSGSIZE); *info is
  * left untouched otherwise. */
-int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t request_size,
+CASTY_API int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t request_size,
                    casty_ref_t *reply_to, void *reply, size_t reply_size,
                    casty_duration_t timeout, casty_reply_info_t *info);
 

@@ -6,7 +6,8 @@
  * state changes by returning a new environment, never by writing the old one.
  * The inline capacity is CASTY_ENV_CAPACITY bytes (the meson option
  * env_capacity); capturing more is a compile-time error, never a hidden
- * allocation. */
+ * allocation, and so is capturing a pointer or an array, which would copy an
+ * address where the state was meant. */
 #ifndef CASTY_BEHAVIOR_H
 #define CASTY_BEHAVIOR_H
 
@@ -18,6 +19,56 @@
 #include "casty/ref.h"
 
 #ifdef __cplusplus
+#include <type_traits>
+#endif
+
+#define CASTY__ENV_TOO_BIG "behavior environment exceeds CASTY_ENV_CAPACITY (meson -Denv_capacity)"
+#define CASTY__ENV_IS_POINTER                                                                      \
+    "behavior environment is a pointer or an array: capture the value itself "                     \
+    "(to capture a pointer on purpose, wrap it in a struct)"
+
+/* CASTY__ENV_SIZE(env): sizeof(env), and a compile-time error when `env`
+ * does not fit inline, or is a pointer or an array. The environment is
+ * copied by value, so capturing `state_ptr` where `*state_ptr` was meant
+ * would copy the address, not the state, and share what the behavior should
+ * own. An array is refused with pointers: C's test below sees it decayed and
+ * cannot tell the two apart (nor can a reader, for an array parameter), and
+ * C++ refuses it as well so that both languages accept the same
+ * environments. Wrapped in a struct, an array is captured whole.
+ *
+ * C checks with _Static_assert inside a struct inside sizeof, and tells a
+ * pointer by gcc's and clang's __builtin_classify_type; another C compiler
+ * skips that one check. C++ may not define a type inside sizeof, and does
+ * not take the builtin in a constant expression, so it instantiates a class
+ * template instead, which cannot have C linkage: hence before the extern "C"
+ * block. */
+#ifdef __cplusplus
+template <typename T> struct casty__env_check {
+    typedef typename std::remove_reference<T>::type type;
+    static_assert(!std::is_pointer<type>::value && !std::is_array<type>::value,
+                  CASTY__ENV_IS_POINTER);
+    static_assert(sizeof(type) <= CASTY_ENV_CAPACITY, CASTY__ENV_TOO_BIG);
+    static constexpr size_t size = sizeof(type);
+};
+#define CASTY__ENV_SIZE(env) (casty__env_check<decltype(env)>::size)
+#else
+#if defined(__GNUC__)
+/* __builtin_classify_type's class of a pointer (pointer_type_class in gcc's
+ * typeclass.h; clang uses the same numbers). */
+#define CASTY__POINTER_TYPE_CLASS 5
+#define CASTY__IS_POINTER(env) (__builtin_classify_type(env) == CASTY__POINTER_TYPE_CLASS)
+#else
+#define CASTY__IS_POINTER(env) 0
+#endif
+#define CASTY__ENV_SIZE(env)                                                                       \
+    (sizeof(env) + 0 * sizeof(struct {                                                             \
+                       int casty__unused;                                                          \
+                       _Static_assert(!CASTY__IS_POINTER(env), CASTY__ENV_IS_POINTER);             \
+                       _Static_assert(sizeof(env) <= CASTY_ENV_CAPACITY, CASTY__ENV_TOO_BIG);      \
+                   }))
+#endif
+
+#ifdef __cplusplus
 extern "C" {
 #endif
 
@@ -25,12 +76,42 @@ typedef struct casty_ctx casty_ctx_t;
 
 /* A message as the handler sees it. `payload` is the runtime's copy, valid
  * until the handler returns; it is aligned for any type of up to 16 bytes'
- * alignment, so a handler may cast it to its message struct. */
+ * alignment, so a handler may read it as its message struct, through
+ * casty_msg_as, which checks the size first. */
 typedef struct casty_msg {
     uint32_t type;       /* the tag given to casty_tell */
     uint32_t size;       /* bytes at payload */
     const void *payload; /* NULL when size is 0 */
 } casty_msg_t;
+
+/* The payload of `msg` when it holds exactly `size` bytes, else NULL (and
+ * NULL when msg is NULL, or when size is 0: a message without payload has
+ * nothing to read). A handler reads its message through this check rather
+ * than cast msg->payload: the type tag does not vouch for the size, since any
+ * sender can tell a known type with a short payload or none, and an
+ * unchecked cast then reads past the end, or through NULL. The result is the
+ * runtime's copy, valid until the handler returns; the caller owns nothing
+ * and frees nothing. Pure: any thread may call it. */
+static inline const void *casty_msg_payload(const casty_msg_t *msg, size_t size)
+{
+    if (msg == NULL || msg->size != size) {
+        return NULL;
+    }
+    return msg->payload;
+}
+
+/* casty_msg_as(msg, type): the payload of `msg` as a `const type *` when it
+ * is exactly sizeof(type) bytes, else NULL (see casty_msg_payload). A
+ * handler answers NULL as a message it does not understand:
+ *     const increment_t *inc = casty_msg_as(msg, increment_t);
+ *     if (inc == NULL) {
+ *         return casty_unhandled();
+ *     } */
+#ifdef __cplusplus
+#define casty_msg_as(msg, type) (static_cast<const type *>(casty_msg_payload((msg), sizeof(type))))
+#else
+#define casty_msg_as(msg, type) ((const type *)casty_msg_payload((msg), sizeof(type)))
+#endif
 
 typedef struct casty_behavior casty_behavior_t;
 
@@ -52,6 +133,14 @@ typedef enum casty_behavior_kind {
     CASTY_BEHAVIOR_IGNORE,    /* drop this and every later message */
 } casty_behavior_kind_t;
 
+/* C++ spells C's _Alignas as alignas; both align the member alike, so the
+ * struct below has one layout in both languages. */
+#ifdef __cplusplus
+#define CASTY__ALIGNAS(n) alignas(n)
+#else
+#define CASTY__ALIGNAS(n) _Alignas(n)
+#endif
+
 struct casty_behavior {
     uint32_t kind;     /* a casty_behavior_kind_t */
     uint32_t env_size; /* bytes of env in use */
@@ -59,16 +148,8 @@ struct casty_behavior {
         casty_receive_fn receive;
         casty_setup_fn setup;
     } fn;
-    _Alignas(16) unsigned char env[CASTY_ENV_CAPACITY];
+    CASTY__ALIGNAS(16) unsigned char env[CASTY_ENV_CAPACITY];
 };
-
-/* Evaluates to 0, and fails to compile when `env` does not fit inline. */
-#define CASTY__ENV_FITS(env)                                                                       \
-    (0 * sizeof(struct {                                                                           \
-         int casty__unused;                                                                        \
-         _Static_assert(sizeof(env) <= CASTY_ENV_CAPACITY,                                         \
-                        "behavior environment exceeds CASTY_ENV_CAPACITY (meson -Denv_capacity)"); \
-     }))
 
 static inline casty_behavior_t casty__behavior_make(casty_behavior_kind_t kind, const void *env,
                                                     size_t size)
@@ -98,15 +179,19 @@ static inline casty_behavior_t casty__setup(casty_setup_fn fn, const void *env, 
 }
 
 /* casty_receive(fn, env): a behavior that handles messages with `fn`, over a
- * copy of `env` (an lvalue: a variable or a struct member). */
-#define casty_receive(fn, env) casty__receive((fn), &(env), sizeof(env) + CASTY__ENV_FITS(env))
+ * copy of `env` (an lvalue: a variable or a struct member). `env` must be the
+ * state itself, a struct or a scalar: a pointer or an array fails to compile
+ * (to capture a pointer on purpose, wrap it in a struct), and so does a
+ * value larger than CASTY_ENV_CAPACITY. */
+#define casty_receive(fn, env) casty__receive((fn), &(env), CASTY__ENV_SIZE(env))
 
 /* casty_receive_stateless(fn): a behavior with no captured environment;
  * `fn` gets env == a pointer to zero bytes, which it must not read. */
 #define casty_receive_stateless(fn) casty__receive((fn), NULL, 0)
 
-/* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts. */
-#define casty_setup(fn, env) casty__setup((fn), &(env), sizeof(env) + CASTY__ENV_FITS(env))
+/* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts;
+ * `env` is checked as casty_receive's is. */
+#define casty_setup(fn, env) casty__setup((fn), &(env), CASTY__ENV_SIZE(env))
 
 /* casty_setup_stateless(fn): casty_setup with no environment. */
 #define casty_setup_stateless(fn) casty__setup((fn), NULL, 0)

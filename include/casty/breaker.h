@@ -37,6 +37,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "casty/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -77,7 +79,7 @@ typedef struct casty_breaker {
  * No errors; any threshold and timeout are accepted (see the fields above).
  * Pure; any thread.
  */
-casty_breaker_t casty_breaker_make(uint32_t failure_threshold, double reset_timeout);
+CASTY_API casty_breaker_t casty_breaker_make(uint32_t failure_threshold, double reset_timeout);
 
 /* The pair returned by casty_breaker_allow. */
 typedef struct {
@@ -100,7 +102,7 @@ typedef struct {
  * casty_breaker_record_success or casty_breaker_record_failure.
  * No errors. `breaker` is read only and not retained. Pure; any thread.
  */
-casty_breaker_allow_t casty_breaker_allow(const casty_breaker_t *breaker, double now);
+CASTY_API casty_breaker_allow_t casty_breaker_allow(const casty_breaker_t *breaker, double now);
 
 /* The pair returned by the record functions; the guide's result is None. */
 typedef struct {
@@ -112,7 +114,7 @@ typedef struct {
  * threshold and timeout kept. Whatever the current state.
  * No errors. `breaker` is read only and not retained. Pure; any thread.
  */
-casty_breaker_record_t casty_breaker_record_success(const casty_breaker_t *breaker);
+CASTY_API casty_breaker_record_t casty_breaker_record_success(const casty_breaker_t *breaker);
 
 /*
  * A call failed at time `now`: next has failure_count + 1, last_failure_time
@@ -121,7 +123,8 @@ casty_breaker_record_t casty_breaker_record_success(const casty_breaker_t *break
  * wrapping (past the threshold the exact count changes nothing).
  * No errors. `breaker` is read only and not retained. Pure; any thread.
  */
-casty_breaker_record_t casty_breaker_record_failure(const casty_breaker_t *breaker, double now);
+CASTY_API casty_breaker_record_t casty_breaker_record_failure(const casty_breaker_t *breaker,
+                                                              double now);
 
 /* The pair returned by casty_breaker_status. */
 typedef struct {
@@ -135,14 +138,14 @@ typedef struct {
  * casty_breaker_allow moves it to half_open, as in the guide.
  * No errors. `breaker` is read only and not retained. Pure; any thread.
  */
-casty_breaker_status_t casty_breaker_status(const casty_breaker_t *breaker);
+CASTY_API casty_breaker_status_t casty_breaker_status(const casty_breaker_t *breaker);
 
 /*
  * The guide's name of a state: "closed", "open", "half_open"; "unknown" for a
  * value outside the enum. The string is static: never free it.
  * No errors. Pure; any thread.
  */
-const char *casty_circuit_state_name(casty_circuit_state_t state);
+CASTY_API const char *casty_circuit_state_name(casty_circuit_state_t state);
 
 #ifdef __cplusplus
 }

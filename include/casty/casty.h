@@ -3,6 +3,7 @@
 #ifndef CASTY_H
 #define CASTY_H
 
+#include "casty/api.h"
 #include "casty/ask.h"
 #include "casty/behavior.h"
 #include "casty/breaker.h"

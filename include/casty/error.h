@@ -6,6 +6,8 @@
 #ifndef CASTY_ERROR_H
 #define CASTY_ERROR_H
 
+#include "casty/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -29,7 +31,7 @@ typedef enum casty_error {
 
 /* Describes an error code in one sentence. Any thread; the string is static.
  * Unknown codes give "unknown error". */
-const char *casty_strerror(int code);
+CASTY_API const char *casty_strerror(int code);
 
 #ifdef __cplusplus
 }

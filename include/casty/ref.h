@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "casty/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,7 +27,11 @@ typedef struct casty_ref {
 
 /* The ref that names no actor. Telling it returns CASTY_ENOACTOR; it names
  * no system either, so no system's statistics count it. */
+#ifdef __cplusplus
+#define CASTY_REF_NONE (casty_ref_t{nullptr, 0}) /* C++ has no compound literals */
+#else
 #define CASTY_REF_NONE ((casty_ref_t){NULL, 0})
+#endif
 
 /* Message type tags from this value up are the runtime's own. */
 #define CASTY_TYPE_RESERVED 0xffff0000u
@@ -45,7 +51,7 @@ static inline bool casty_ref_equal(casty_ref_t a, casty_ref_t b)
  * CASTY_EMSGSIZE (size above the system's max_payload), CASTY_ENOACTOR (the
  * actor has stopped: counted as a dead letter; or `to` is CASTY_REF_NONE),
  * CASTY_ESHUTDOWN (the system has shut down), CASTY_ENOMEM. */
-int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size);
+CASTY_API int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "casty/api.h"
 #include "casty/behavior.h"
 #include "casty/ref.h"
 
@@ -68,7 +69,7 @@ typedef struct casty_config {
 } casty_config_t;
 
 /* Fills `config` with the defaults. Any thread. */
-void casty_config_init(casty_config_t *config);
+CASTY_API void casty_config_init(casty_config_t *config);
 
 /* Creates a system and starts its workers. `config` may be NULL for the
  * defaults; it is read during the call only. On success *out owns the system,
@@ -76,13 +77,13 @@ void casty_config_init(casty_config_t *config);
  * Errors: CASTY_EINVAL (out NULL, workers 0 or above CASTY_MAX_WORKERS,
  * max_payload 0 or above CASTY_MAX_PAYLOAD_LIMIT, an empty name),
  * CASTY_ENOMEM (memory or threads). */
-int casty_system_create(const casty_config_t *config, casty_system_t **out);
+CASTY_API int casty_system_create(const casty_config_t *config, casty_system_t **out);
 
 /* The name given at creation. Any thread; valid until destroy. */
-const char *casty_system_name(const casty_system_t *system);
+CASTY_API const char *casty_system_name(const casty_system_t *system);
 
 /* The number of worker threads. Any thread. */
-uint32_t casty_system_workers(const casty_system_t *system);
+CASTY_API uint32_t casty_system_workers(const casty_system_t *system);
 
 /* Spawns a top-level actor running `behavior`. `name` (copied) must be unique
  * among live top-level actors, non-empty, without '/', and not start with '$';
@@ -91,26 +92,26 @@ uint32_t casty_system_workers(const casty_system_t *system);
  * Errors: CASTY_EINVAL (system, out NULL, a bad name, a behavior that is
  * neither receive nor setup), CASTY_EEXIST (the name is taken),
  * CASTY_ESHUTDOWN, CASTY_ENOMEM. */
-int casty_spawn(casty_system_t *system, casty_behavior_t behavior, const char *name,
-                casty_ref_t *out);
+CASTY_API int casty_spawn(casty_system_t *system, casty_behavior_t behavior, const char *name,
+                          casty_ref_t *out);
 
 /* Finds a live actor by path: "/name" for a top-level actor,
  * "/parent/child" below it. Any thread.
  * Errors: CASTY_EINVAL (NULL arguments, a path not starting with '/'),
  * CASTY_ENOTFOUND, CASTY_ESHUTDOWN. */
-int casty_lookup(casty_system_t *system, const char *path, casty_ref_t *out);
+CASTY_API int casty_lookup(casty_system_t *system, const char *path, casty_ref_t *out);
 
 /* Asks the actor to stop, as its parent would: it finishes the message in
  * hand, stops its children, then stops. Any thread; returns at once.
  * Errors: CASTY_ENOACTOR (already stopped), CASTY_ESHUTDOWN. */
-int casty_stop(casty_ref_t ref);
+CASTY_API int casty_stop(casty_ref_t ref);
 
 /* Blocks until the actor named by `ref` has stopped, or `timeout` passed.
  * Returns CASTY_OK at once if it had already stopped. Call it from outside
  * the workers.
  * Errors: CASTY_EINVAL (system NULL), CASTY_ETIMEDOUT, CASTY_EDEADLK (from a
  * worker thread). */
-int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t timeout);
+CASTY_API int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t timeout);
 
 /* Stops every actor (children before parents), waits for them, joins the
  * workers and frees every actor and every queued message, counting those
@@ -118,7 +119,7 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
  * CASTY_ESHUTDOWN. Idempotent. Call it from outside the workers, once no
  * other thread is inside casty_ask on this system.
  * Errors: CASTY_EINVAL (NULL), CASTY_EDEADLK (from a worker thread). */
-int casty_system_shutdown(casty_system_t *system);
+CASTY_API int casty_system_shutdown(casty_system_t *system);
 
 /* Shuts the system down if needed, waits for the threads still inside
  * casty_ask on it to leave (shutdown has woken them), then frees it. No
@@ -126,7 +127,7 @@ int casty_system_shutdown(casty_system_t *system);
  * after the call. NULL is ignored (CASTY_OK).
  * Errors: CASTY_EDEADLK from a worker thread of any system (a handler):
  * nothing is freed or stopped then. */
-int casty_system_destroy(casty_system_t *system);
+CASTY_API int casty_system_destroy(casty_system_t *system);
 
 /* The system's counters. Every message that entered the system ends in
  * exactly one outcome, so that once the system is quiet (casty_wait_quiet)
@@ -168,7 +169,7 @@ typedef struct casty_stats {
  * casty_wait_quiet (with no other thread sending) they are exact and close
  * as above. A stop is counted, with the dead letters of its mailbox, before
  * casty_wait_stopped can see it. Errors: CASTY_EINVAL (NULL). */
-int casty_system_stats(const casty_system_t *system, casty_stats_t *out);
+CASTY_API int casty_system_stats(const casty_system_t *system, casty_stats_t *out);
 
 /* Blocks until no message is queued or being handled (stats.queued is 0),
  * or `timeout` has passed (a negative timeout waits without limit). Actors
@@ -178,7 +179,7 @@ int casty_system_stats(const casty_system_t *system, casty_stats_t *out);
  * looks (from 20 us up to 1 ms), so it costs the workers nothing.
  * Errors: CASTY_EINVAL (NULL), CASTY_ETIMEDOUT, CASTY_EDEADLK (from a
  * worker thread of any system). */
-int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout);
+CASTY_API int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout);
 
 #ifdef __cplusplus
 }

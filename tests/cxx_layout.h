@@ -1,0 +1,53 @@
+/*
+ * cxx_layout.h - the layout facts of the public types, which a C and a C++
+ * translation unit each compute from the same headers (cxx_layout_c.c,
+ * cxx_layout.cpp); a C++ program passes these structs to, and gets them
+ * from, a library built as C, so every fact must agree.
+ */
+#ifndef CASTY_TESTS_CXX_LAYOUT_H
+#define CASTY_TESTS_CXX_LAYOUT_H
+
+#include <stddef.h>
+
+/* TYPE(t): the size and the alignment of t; MEMBER(t, m): the offset of m. */
+#define CXX_LAYOUT_FACTS(TYPE, MEMBER)                                                             \
+    TYPE(casty_ref_t)                                                                              \
+    MEMBER(casty_ref_t, gen)                                                                       \
+    TYPE(casty_msg_t)                                                                              \
+    MEMBER(casty_msg_t, size)                                                                      \
+    MEMBER(casty_msg_t, payload)                                                                   \
+    TYPE(casty_behavior_kind_t)                                                                    \
+    TYPE(casty_behavior_t)                                                                         \
+    MEMBER(casty_behavior_t, env_size)                                                             \
+    MEMBER(casty_behavior_t, fn)                                                                   \
+    MEMBER(casty_behavior_t, env)                                                                  \
+    TYPE(casty_error_t)                                                                            \
+    TYPE(casty_config_t)                                                                           \
+    MEMBER(casty_config_t, name)                                                                   \
+    MEMBER(casty_config_t, max_payload)                                                            \
+    TYPE(casty_stats_t)                                                                            \
+    TYPE(casty_circuit_state_t)                                                                    \
+    TYPE(casty_breaker_t)                                                                          \
+    MEMBER(casty_breaker_t, reset_timeout)                                                         \
+    MEMBER(casty_breaker_t, state)                                                                 \
+    MEMBER(casty_breaker_t, failure_count)                                                         \
+    MEMBER(casty_breaker_t, last_failure_time)                                                     \
+    TYPE(casty_breaker_allow_t)                                                                    \
+    MEMBER(casty_breaker_allow_t, next)                                                            \
+    TYPE(casty_breaker_record_t)                                                                   \
+    TYPE(casty_breaker_status_t)                                                                   \
+    MEMBER(casty_breaker_status_t, next)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The facts as C computes them, in the order of CXX_LAYOUT_FACTS. */
+extern const size_t cxx_layout_in_c[];
+extern const size_t cxx_layout_count_in_c;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
