@@ -142,9 +142,11 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
     if (a->state == CASTY__ACTOR_NEW) {
         start(&ctx);
     }
-    casty__actor_take_stopped_children(&ctx);
-    if (ctx.dead) {
-        return;
+    if (atomic_load_explicit(&a->stopped_children, memory_order_relaxed) != NULL) {
+        casty__actor_take_stopped_children(&ctx);
+        if (ctx.dead) {
+            return;
+        }
     }
     casty__envelope_t *env = NULL;
     for (uint32_t n = 0; n < CASTY__RUN_BATCH; n++) {

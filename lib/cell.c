@@ -108,7 +108,7 @@ void casty__cell_open(casty__cell_t *cell)
     atomic_store_explicit(&cell->open, 1, memory_order_release);
 }
 
-void casty__cell_claimed(casty__cell_t *cell)
+static inline void claimed(casty__cell_t *cell)
 {
     if (atomic_load_explicit(&cell->open, memory_order_acquire) != 0) {
         if (cell->kind == CASTY__CELL_ACTOR) {
@@ -119,6 +119,11 @@ void casty__cell_claimed(casty__cell_t *cell)
         return;
     }
     casty__cell_close(cell, stub_of(cell));
+}
+
+void casty__cell_claimed(casty__cell_t *cell)
+{
+    claimed(cell);
 }
 
 void casty__actor_poke(casty__actor_t *actor)
@@ -155,7 +160,7 @@ static int deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, ui
         memcpy(casty__envelope_payload(env), payload, size);
     }
     if (casty__mailbox_push(&cell->mailbox, env)) {
-        casty__cell_claimed(cell);
+        claimed(cell);
     } else {
         casty__sched_on_send(system);
     }

@@ -17,6 +17,7 @@
 #define CASTY_LIB_INJECTOR_H
 
 #include <ck_md.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,14 +26,16 @@ typedef struct casty__runnable {
     _Atomic(struct casty__runnable *) next;
 } casty__runnable_t;
 
+/* A line for the producers' exchange, one for the consumer's side, one for
+ * `len`, which producers add to and parking workers read: the struct ends
+ * on a line boundary, so nothing placed after it (the parking words of the
+ * system) shares a line with `len`. */
 typedef struct casty__injector {
-    _Atomic(casty__runnable_t *) head; /* last pushed; producers */
-    char pad0[CK_MD_CACHELINE - sizeof(void *)];
-    casty__runnable_t *tail; /* oldest; the consumer holding `taking` */
+    alignas(CK_MD_CACHELINE) _Atomic(casty__runnable_t *) head; /* last pushed; producers */
+    alignas(CK_MD_CACHELINE) casty__runnable_t *tail; /* oldest; the consumer holding `taking` */
     _Atomic bool taking;
     casty__runnable_t stub;
-    char pad1[CK_MD_CACHELINE - 2 * sizeof(void *) - sizeof(bool)];
-    _Atomic int64_t len; /* pushed and not yet popped */
+    alignas(CK_MD_CACHELINE) _Atomic int64_t len; /* pushed and not yet popped */
 } casty__injector_t;
 
 void casty__injector_init(casty__injector_t *q);

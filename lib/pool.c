@@ -50,7 +50,6 @@ static bool grow(casty_system_t *system)
         a->free_next = system->free_cells;
         system->free_cells = a;
     }
-    system->free_count += SLAB_CELLS;
     return true;
 }
 
@@ -61,7 +60,6 @@ static casty__actor_t *take_shared(casty_system_t *system)
     }
     casty__actor_t *a = system->free_cells;
     system->free_cells = a->free_next;
-    system->free_count--;
     return a;
 }
 
@@ -107,14 +105,12 @@ void casty__actor_release(casty_system_t *system, casty__worker_t *worker, casty
             system->free_cells = a;
         }
         worker->free_count -= POOL_BATCH;
-        system->free_count += POOL_BATCH;
         pthread_mutex_unlock(&system->lock);
         return;
     }
     pthread_mutex_lock(&system->lock);
     actor->free_next = system->free_cells;
     system->free_cells = actor;
-    system->free_count++;
     pthread_mutex_unlock(&system->lock);
 }
 
@@ -137,7 +133,6 @@ void casty__pool_destroy(casty_system_t *system)
     }
     system->slabs = NULL;
     system->free_cells = NULL;
-    system->free_count = 0;
     for (uint32_t i = 0; i < system->nworkers; i++) {
         system->workers[i].free_cells = NULL;
         system->workers[i].free_count = 0;

@@ -4,6 +4,7 @@
 
 #include <ck_md.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,21 +20,35 @@
 /* Messages one run of an actor handles before it yields its worker. */
 #define CASTY__RUN_BATCH 64u
 
+/* A worker, laid out by which threads touch which line: other workers
+ * steal from `queue` (its head and tail have lines of their own) and, when
+ * it has waited too long, take the actor in the LIFO slot; the owner alone
+ * touches the run state; the counters are the owner's to write and any
+ * thread's to read (casty_system_stats). Workers sit side by side in an
+ * array, so the struct is line-aligned: no worker's line holds another's. */
 typedef struct casty__worker {
-    casty__wsqueue_t queue;  /* own run queue; thieves take from its front */
-    casty__actor_t *next;    /* LIFO slot: the actor last woken by this worker's sends */
-    uint32_t next_streak;    /* runs taken from the slot in a row */
-    uint32_t next_sends;     /* sends by the running handler since the slot filled */
-    uint32_t ticks;          /* runs so far, for the injector's fair share */
-    uint64_t rng;            /* victim choice */
-    casty_system_t *system;
+    casty__wsqueue_t queue;
+
+    /* The LIFO slot: the actor last woken by this worker's sends. Its owner
+     * fills and empties it by exchange; an idle worker takes it by exchange
+     * once `next_fills` has not moved for a while (sched.c). */
+    alignas(CK_MD_CACHELINE) _Atomic(casty__actor_t *) next;
+    _Atomic uint32_t next_fills;
+
+    /* Owner only. */
+    alignas(CK_MD_CACHELINE) uint32_t next_streak; /* runs taken from the slot in a row */
+    uint32_t next_sends; /* sends by the running handler since the slot filled */
+    uint32_t ticks;      /* runs so far, for the injector's fair share */
     uint32_t index;
-    pthread_t thread;
-    casty__actor_t *free_cells; /* recycled actor cells, owner only */
+    uint64_t rng; /* victim choice */
+    casty_system_t *system;
+    casty__actor_t *free_cells; /* recycled actor cells */
     uint32_t free_count;
-    /* Counters written by this worker alone (a load and a release store, no
-     * RMW), summed by casty_system_stats and casty_wait_quiet. */
-    _Atomic uint64_t spawned;
+    pthread_t thread;
+
+    /* Written by the owner alone (a load and a release store, no RMW),
+     * summed by casty_system_stats and casty_wait_quiet. */
+    alignas(CK_MD_CACHELINE) _Atomic uint64_t spawned;
     _Atomic uint64_t stopped;
     _Atomic uint64_t sent;
     _Atomic uint64_t handled;
@@ -73,21 +88,24 @@ struct casty_system {
     casty__injector_t injector;
 
     /* Parking: a worker about to sleep counts itself in `sleepers`, checks
-     * every queue once more, then sleeps on `wake_seq` (futex). A producer
-     * publishes its work, then bumps `wake_seq` if anyone sleeps (sched.c). */
-    _Atomic uint32_t wake_seq;
+     * every queue and slot once more, then sleeps on `wake_seq` (futex). A
+     * producer publishes its work, then bumps `wake_seq` if anyone sleeps
+     * (sched.c). Every submit reads `sleepers` with an RMW: a line of their
+     * own, so that the tells' reads of `max_payload` below do not share it. */
+    alignas(CK_MD_CACHELINE) _Atomic uint32_t wake_seq;
     _Atomic uint32_t sleepers;
     _Atomic bool quit;
 
-    casty__worker_t *workers;
+    /* Read by every tell and every run; written at create and shutdown. */
+    alignas(CK_MD_CACHELINE) casty__worker_t *workers;
     uint32_t nworkers;
+    _Atomic uint32_t state; /* a casty__system_state_t */
     size_t max_payload;
     char *name;
     uint64_t serial; /* unique among the systems of this process */
 
-    _Atomic uint32_t state; /* a casty__system_state_t */
     /* Outcomes counted by any thread (see casty_stats_t). */
-    _Atomic uint64_t dead_letters;
+    alignas(CK_MD_CACHELINE) _Atomic uint64_t dead_letters;
     _Atomic uint64_t replies;
     _Atomic uint64_t late_replies;
     _Atomic uint64_t oversized_replies;
@@ -100,12 +118,11 @@ struct casty_system {
 
     /* Guards the top-level actors, the shared cell pool, the slabs and the
      * promise pool; `cond` signals each stop to waiters. */
-    pthread_mutex_t lock;
+    alignas(CK_MD_CACHELINE) pthread_mutex_t lock;
     pthread_cond_t cond;
     casty__actor_t *roots;
     uint64_t nroots;
     casty__actor_t *free_cells;
-    uint64_t free_count;
     casty__slab_t *slabs;
     casty__promise_t *free_promises;
     /* Every promise ever made, newest first; a promise is freed only by
@@ -140,8 +157,8 @@ void casty__sched_spill_next(casty__worker_t *worker);
 static inline void casty__sched_on_send(casty_system_t *system)
 {
     casty__worker_t *w = casty__current_worker;
-    if (w != NULL && w->next != NULL && ++w->next_sends >= CASTY__NEXT_MAX_SENDS &&
-        w->system == system) {
+    if (w != NULL && atomic_load_explicit(&w->next, memory_order_relaxed) != NULL &&
+        ++w->next_sends >= CASTY__NEXT_MAX_SENDS && w->system == system) {
         casty__sched_spill_next(w);
     }
 }

@@ -12,19 +12,32 @@
  *  - yielding after a full batch, or newly spawned on a worker: the back of
  *    that worker's queue (FIFO: everyone queued before it runs first).
  *  - from any other thread: the injector.
- * A worker looks in its slot, its queue, the injector (first, every
- * INJECTOR_INTERVAL runs, so outside work is never starved), then steals half
- * of another worker's queue. Finding nothing after PARK_SPINS rounds it parks.
+ * A worker looks in its slot, its queue, the injector, then steals half of
+ * another worker's queue. Every INJECTOR_INTERVAL runs (counting the runs
+ * from the slot) it serves the injector first, so an outside tell waits at
+ * most that many runs of a busy worker. Finding nothing after PARK_SPINS
+ * rounds it parks.
+ *
+ * The slot is private while its owner comes back to its run loop soon, which
+ * is the common case; but a handler that computes or blocks after waking an
+ * actor would strand that actor there. So a worker with nothing to do does
+ * not park for good while another worker's slot is full: it watches, waking
+ * every SLOT_WATCH_MIN_NS (doubling up to SLOT_WATCH_MAX_NS while the slot
+ * keeps being refilled, as in a request-answer chat), and takes the actor
+ * once the slot's fill count has not moved over one watch. An actor waits
+ * in a slot at most about two watches once a worker is idle.
  *
  * Parking cannot lose a wake-up: the parker counts itself in `sleepers`, then
- * looks at every queue once more before sleeping on `wake_seq`; a producer
- * publishes its work, then reads `sleepers` with a read-modify-write (adding
- * zero). Both are RMWs on one variable, so one comes first: if the producer's
- * does, the parker's increment reads from it and acquires the published work,
- * so its last look finds it; otherwise the producer sees the sleeper and bumps
+ * looks at every queue and slot once more before sleeping on `wake_seq`; a
+ * producer publishes its work (a push, or the exchange that fills a slot),
+ * then reads `sleepers` with a read-modify-write (adding zero). Both are
+ * RMWs on one variable, so one comes first: if the producer's does, the
+ * parker's increment reads from it and acquires the published work, so its
+ * last look finds it; otherwise the producer sees the sleeper and bumps
  * `wake_seq`, and the futex wait returns or is woken. (RMWs rather than
- * fences: ThreadSanitizer understands them.) The LIFO slot is private and is
- * not announced: its owner is awake, running the actor that filled it. */
+ * fences: ThreadSanitizer understands them.) A worker watching slots is not
+ * counted in `sleepers`: filling a slot, which pingpong does per message,
+ * then costs no system call. */
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -34,12 +47,16 @@
 
 /* Runs from the LIFO slot in a row before the queue is served. */
 #define NEXT_STREAK_MAX 16u
-/* Every this many runs a worker serves the injector before its own queue. */
+/* Every this many runs a worker serves the injector before its slot and its
+ * queue (a prime, so that it does not fall into step with the streaks). */
 #define INJECTOR_INTERVAL 61u
 /* The most actors a worker takes from the injector at once. */
 #define INJECTOR_TAKE 32u
 /* Rounds of looking for work, with a yield between, before parking. */
 #define PARK_SPINS 64u
+/* How long an idle worker waits between two looks at the others' slots. */
+#define SLOT_WATCH_MIN_NS 50000
+#define SLOT_WATCH_MAX_NS 1000000
 
 __thread casty__worker_t *casty__current_worker;
 
@@ -83,10 +100,20 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
         return;
     }
     if (woken) {
-        casty__actor_t *displaced = w->next;
-        w->next = actor;
+        casty__actor_t *displaced = atomic_exchange_explicit(&w->next, actor, memory_order_seq_cst);
+        atomic_store_explicit(&w->next_fills,
+                              atomic_load_explicit(&w->next_fills, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
         w->next_sends = 0;
         if (displaced == NULL) {
+            /* A filled slot is work a parked worker may have to take. The
+             * exchange and this load are seq_cst, as are the parker's count
+             * and its look at the slots: one of the two sees the other,
+             * without an RMW on the shared `sleepers` per message. */
+            if (atomic_load_explicit(&system->sleepers, memory_order_seq_cst) > 0) {
+                atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
+                casty__futex_wake(&system->wake_seq, 1);
+            }
             return;
         }
         actor = displaced;
@@ -97,10 +124,11 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
 
 void casty__sched_spill_next(casty__worker_t *w)
 {
-    casty__actor_t *a = w->next;
-    w->next = NULL;
-    push_local(w, a);
-    notify(w->system);
+    casty__actor_t *a = atomic_exchange_explicit(&w->next, NULL, memory_order_relaxed);
+    if (a != NULL) {
+        push_local(w, a);
+        notify(w->system);
+    }
 }
 
 /* Takes a fair share of the injector: one to run, the rest queued here. */
@@ -151,30 +179,43 @@ static casty__actor_t *steal(casty__worker_t *w)
         }
         casty__actor_t *a = casty__wsqueue_steal_into(&system->workers[v].queue, &w->queue);
         if (a != NULL) {
+            if (casty__wsqueue_len(&w->queue) > 0) {
+                /* The rest of the loot waits here: another idle worker may
+                 * take some of it while this one runs the first. */
+                notify(system);
+            }
             return a;
         }
     }
     return NULL;
 }
 
+static casty__actor_t *take_slot(casty__worker_t *w)
+{
+    if (atomic_load_explicit(&w->next, memory_order_relaxed) == NULL) {
+        return NULL;
+    }
+    return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
+}
+
 static casty__actor_t *find_work(casty__worker_t *w)
 {
-    if (w->next != NULL) {
-        casty__actor_t *a = w->next;
-        w->next = NULL;
+    casty__actor_t *a = NULL;
+    if (++w->ticks % INJECTOR_INTERVAL == 0) {
+        a = take_injected(w);
+        if (a != NULL) {
+            return a;
+        }
+    }
+    a = take_slot(w);
+    if (a != NULL) {
         if (w->next_streak++ < NEXT_STREAK_MAX) {
             return a;
         }
         push_local(w, a);
     }
     w->next_streak = 0;
-    casty__actor_t *a = NULL;
-    if (++w->ticks % INJECTOR_INTERVAL == 0) {
-        a = take_injected(w);
-    }
-    if (a == NULL) {
-        a = casty__wsqueue_pop(&w->queue);
-    }
+    a = casty__wsqueue_pop(&w->queue);
     if (a == NULL) {
         a = take_injected(w);
     }
@@ -197,21 +238,71 @@ static bool work_visible(casty_system_t *system)
     return false;
 }
 
-static void park(casty__worker_t *w)
+static bool slot_full(casty__worker_t *v)
+{
+    return atomic_load_explicit(&v->next, memory_order_seq_cst) != NULL;
+}
+
+/* The index of another worker whose slot is full, or UINT32_MAX. */
+static uint32_t full_slot(casty__worker_t *w)
+{
+    casty_system_t *system = w->system;
+    for (uint32_t i = 0; i < system->nworkers; i++) {
+        if (i != w->index && slot_full(&system->workers[i])) {
+            return i;
+        }
+    }
+    return UINT32_MAX;
+}
+
+/* Watches another worker's full slot, as the file's comment says; returns
+ * its actor once it has waited a whole watch, or NULL when other work shows
+ * up, the slot empties, or the system quits. */
+static casty__actor_t *watch_slot(casty__worker_t *w, uint32_t victim)
+{
+    casty_system_t *system = w->system;
+    casty__worker_t *v = &system->workers[victim];
+    int64_t watch = SLOT_WATCH_MIN_NS;
+    for (;;) {
+        uint32_t fills = atomic_load_explicit(&v->next_fills, memory_order_relaxed);
+        uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);
+        casty__futex_wait(&system->wake_seq, seq, watch);
+        if (work_visible(system) || atomic_load_explicit(&system->quit, memory_order_acquire) ||
+            !slot_full(v)) {
+            return NULL;
+        }
+        if (atomic_load_explicit(&v->next_fills, memory_order_relaxed) == fills) {
+            return atomic_exchange_explicit(&v->next, NULL, memory_order_acquire);
+        }
+        if (watch < SLOT_WATCH_MAX_NS) {
+            watch *= 2;
+        }
+    }
+}
+
+/* Waits for work; returns an actor taken from a stranded slot, or NULL to
+ * look again. */
+static casty__actor_t *park(casty__worker_t *w)
 {
     casty_system_t *system = w->system;
     for (uint32_t i = 0; i < PARK_SPINS; i++) {
         if (work_visible(system) || atomic_load_explicit(&system->quit, memory_order_acquire)) {
-            return;
+            return NULL;
         }
         sched_yield();
     }
+    uint32_t victim = full_slot(w);
+    if (victim != UINT32_MAX) {
+        return watch_slot(w, victim);
+    }
     uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);
     atomic_fetch_add_explicit(&system->sleepers, 1, memory_order_seq_cst);
-    if (!work_visible(system) && !atomic_load_explicit(&system->quit, memory_order_acquire)) {
+    if (!work_visible(system) && full_slot(w) == UINT32_MAX &&
+        !atomic_load_explicit(&system->quit, memory_order_acquire)) {
         casty__futex_wait(&system->wake_seq, seq, CASTY_FOREVER);
     }
     atomic_fetch_sub_explicit(&system->sleepers, 1, memory_order_relaxed);
+    return NULL;
 }
 
 static void *worker_main(void *arg)
@@ -221,10 +312,11 @@ static void *worker_main(void *arg)
     casty__current_worker = w;
     while (!atomic_load_explicit(&system->quit, memory_order_acquire)) {
         casty__actor_t *a = find_work(w);
+        if (a == NULL) {
+            a = park(w);
+        }
         if (a != NULL) {
             casty__actor_run(w, a);
-        } else {
-            park(w);
         }
     }
     casty__current_worker = NULL;
@@ -239,8 +331,14 @@ int casty__sched_start(casty_system_t *system)
         w->system = system;
         w->index = i;
         w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+        atomic_init(&w->next, NULL);
+        atomic_init(&w->next_fills, 0);
         atomic_init(&w->spawned, 0);
         atomic_init(&w->stopped, 0);
+        atomic_init(&w->sent, 0);
+        atomic_init(&w->handled, 0);
+        atomic_init(&w->unhandled, 0);
+        atomic_init(&w->dropped, 0);
     }
     for (uint32_t i = 0; i < system->nworkers; i++) {
         if (pthread_create(&system->workers[i].thread, NULL, worker_main, &system->workers[i]) != 0) {

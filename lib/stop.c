@@ -140,9 +140,6 @@ static void child_stopped(casty_ctx_t *ctx, casty__actor_t *child)
 void casty__actor_take_stopped_children(casty_ctx_t *ctx)
 {
     casty__actor_t *a = ctx->actor;
-    if (atomic_load_explicit(&a->stopped_children, memory_order_relaxed) == NULL) {
-        return;
-    }
     casty__actor_t *c = atomic_exchange_explicit(&a->stopped_children, NULL, memory_order_acquire);
     while (c != NULL) {
         casty__actor_t *next = c->stopped_next;

@@ -21,6 +21,7 @@
 #define CASTY_LIB_WSQUEUE_H
 
 #include <ck_md.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,12 +30,13 @@
  * of it to the system's shared queue. */
 #define CASTY__WSQUEUE_SIZE 256u
 
+/* `head` is CASed by the owner and thieves, `tail` written by the owner and
+ * read by thieves: a line each, so a thief's CAS does not take the owner's
+ * tail line away. */
 typedef struct casty__wsqueue {
-    _Atomic uint32_t head;
-    char pad0[CK_MD_CACHELINE - sizeof(uint32_t)];
-    _Atomic uint32_t tail;
-    char pad1[CK_MD_CACHELINE - sizeof(uint32_t)];
-    _Atomic(void *) slots[CASTY__WSQUEUE_SIZE];
+    alignas(CK_MD_CACHELINE) _Atomic uint32_t head;
+    alignas(CK_MD_CACHELINE) _Atomic uint32_t tail;
+    alignas(CK_MD_CACHELINE) _Atomic(void *) slots[CASTY__WSQUEUE_SIZE];
 } casty__wsqueue_t;
 
 /* Empties the queue. Before any other use. */
