@@ -161,3 +161,18 @@ void casty__envelope_return(casty__envelope_cache_t *c, casty__envelope_t *env)
         flush_out(c);
     }
 }
+
+size_t casty__envelope_cache_held(casty__envelope_cache_t *c)
+{
+    size_t held = 0;
+    for (casty__envelope_t *env = c->local; env != NULL;
+         env = atomic_load_explicit(&env->next, memory_order_relaxed)) {
+        held++;
+    }
+    /* Acquire, as the owner's take: the links were written before the push. */
+    for (casty__envelope_t *env = atomic_load_explicit(&c->returned, memory_order_acquire);
+         env != NULL; env = atomic_load_explicit(&env->next, memory_order_relaxed)) {
+        held++;
+    }
+    return held;
+}

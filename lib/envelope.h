@@ -54,6 +54,12 @@ casty__envelope_cache_t *casty__envelope_cache_create(void);
 casty__envelope_t *casty__envelope_refill(casty__envelope_cache_t *c);
 void casty__envelope_return(casty__envelope_cache_t *c, casty__envelope_t *env);
 
+/* For tests and diagnostics: the blocks `c` holds, on its own list and on its
+ * returned stack. Only while no thread allocates or frees through `c` as its
+ * own cache (its owner, or a thread adopting it); other threads may be
+ * sending blocks home to it. */
+size_t casty__envelope_cache_held(casty__envelope_cache_t *c);
+
 /* An envelope for `payload` bytes, or NULL. Any thread. */
 static inline casty__envelope_t *casty__envelope_alloc(size_t payload)
 {
