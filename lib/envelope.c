@@ -13,9 +13,28 @@ static casty__envelope_cache_t *all_caches;  /* every cache, for LeakSanitizer's
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
-static void push_home(casty__envelope_cache_t *home, casty__envelope_t *first,
-                      casty__envelope_t *last)
+static void free_chain(casty__envelope_t *env)
 {
+    while (env != NULL) {
+        casty__envelope_t *next = atomic_load_explicit(&env->next, memory_order_relaxed);
+        free(env);
+        env = next;
+    }
+}
+
+/* Pushes the chain first..last, of n blocks linked by `next`, on home's
+ * returned stack, or frees it if that would pass the stack's bound. */
+static void push_home(casty__envelope_cache_t *home, casty__envelope_t *first,
+                      casty__envelope_t *last, uint32_t n)
+{
+    /* Relaxed: the count only decides between pushing and freeing; the
+     * blocks themselves are published by the CAS. */
+    uint32_t before = atomic_fetch_add_explicit(&home->pushed, n, memory_order_relaxed);
+    if (before + n > CASTY__RETURNED_MAX) {
+        atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+        free_chain(first);
+        return;
+    }
     casty__envelope_t *top = atomic_load_explicit(&home->returned, memory_order_relaxed);
     do {
         atomic_store_explicit(&last->next, top, memory_order_relaxed);
@@ -26,7 +45,7 @@ static void push_home(casty__envelope_cache_t *home, casty__envelope_t *first,
 static void flush_out(casty__envelope_cache_t *c)
 {
     if (c->out_count > 0) {
-        push_home(c->out_home, c->out_first, c->out_last);
+        push_home(c->out_home, c->out_first, c->out_last, c->out_count);
         c->out_home = NULL;
         c->out_first = c->out_last = NULL;
         c->out_count = 0;
@@ -71,6 +90,7 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         c->out_first = c->out_last = NULL;
         c->out_count = 0;
         atomic_init(&c->returned, NULL);
+        atomic_init(&c->pushed, 0);
         pthread_mutex_lock(&caches_lock);
         c->next_all = all_caches;
         all_caches = c;
@@ -88,6 +108,7 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
 static void take_returned(casty__envelope_cache_t *c)
 {
     casty__envelope_t *env = atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire);
+    atomic_store_explicit(&c->pushed, 0, memory_order_relaxed);
     c->local = env;
     c->count = 0;
     casty__envelope_t *last = NULL;
@@ -99,11 +120,7 @@ static void take_returned(casty__envelope_cache_t *c)
     if (last != NULL) {
         atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
     }
-    while (env != NULL) {
-        casty__envelope_t *next = atomic_load_explicit(&env->next, memory_order_relaxed);
-        free(env);
-        env = next;
-    }
+    free_chain(env);
 }
 
 casty__envelope_t *casty__envelope_refill(casty__envelope_cache_t *c)
@@ -139,7 +156,7 @@ void casty__envelope_return(casty__envelope_cache_t *c, casty__envelope_t *env)
         /* Large, or our own with our list full, or freed by a thread with no
          * cache (which would have to make one just for this). */
         if (home != NULL && c == NULL) {
-            push_home(home, env, env);
+            push_home(home, env, env, 1);
             return;
         }
         free(env);
