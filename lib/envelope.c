@@ -23,14 +23,16 @@ static void free_chain(casty__envelope_t *env)
 }
 
 /* Pushes the chain first..last, of n blocks linked by `next`, on home's
- * returned stack, or frees it if that would pass the stack's bound. */
+ * returned stack, or frees it if home is retired or the push would pass the
+ * stack's bound. */
 static void push_home(casty__envelope_cache_t *home, casty__envelope_t *first,
                       casty__envelope_t *last, uint32_t n)
 {
-    /* Relaxed: the count only decides between pushing and freeing; the
+    /* Relaxed: flag and count only decide between pushing and freeing; the
      * blocks themselves are published by the CAS. */
-    uint32_t before = atomic_fetch_add_explicit(&home->pushed, n, memory_order_relaxed);
-    if (before + n > CASTY__RETURNED_MAX) {
+    if (atomic_load_explicit(&home->retired, memory_order_relaxed) ||
+        atomic_fetch_add_explicit(&home->pushed, n, memory_order_relaxed) + n >
+            CASTY__RETURNED_MAX) {
         atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
         free_chain(first);
         return;
@@ -52,13 +54,24 @@ static void flush_out(casty__envelope_cache_t *c)
     }
 }
 
-/* At thread exit: send gathered blocks home, then leave the cache (and its
- * free blocks) for the next thread. */
+/* At thread exit: send gathered blocks home, give the cache's own back to the
+ * allocator (a process may never start another thread to adopt them), then
+ * leave the cache for the next thread. */
 static void retire_cache(void *arg)
 {
     casty__envelope_cache_t *c = arg;
     flush_out(c);
     casty__thread_cache = NULL;
+    /* From here on, blocks that come home are freed by the threads that send
+     * them. One that read the flag before this store may still push its
+     * batch after the exchange below: a batch per thread racing the exit,
+     * left on the stack for the adopter, whose first take trims the stack to
+     * CASTY__ENVELOPE_CACHE as any take does. */
+    atomic_store_explicit(&c->retired, true, memory_order_relaxed);
+    free_chain(c->local);
+    c->local = NULL;
+    c->count = 0;
+    free_chain(atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire));
     pthread_mutex_lock(&caches_lock);
     c->next_free = free_caches;
     free_caches = c;
@@ -77,6 +90,7 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
     casty__envelope_cache_t *c = free_caches;
     if (c != NULL) {
         free_caches = c->next_free;
+        atomic_store_explicit(&c->retired, false, memory_order_relaxed);
     }
     pthread_mutex_unlock(&caches_lock);
     if (c == NULL) {
@@ -91,6 +105,7 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         c->out_count = 0;
         atomic_init(&c->returned, NULL);
         atomic_init(&c->pushed, 0);
+        atomic_init(&c->retired, false);
         pthread_mutex_lock(&caches_lock);
         c->next_all = all_caches;
         all_caches = c;
@@ -129,10 +144,7 @@ casty__envelope_t *casty__envelope_refill(casty__envelope_cache_t *c)
         c = casty__envelope_cache_create();
     }
     if (c != NULL) {
-        /* An adopted cache may come with a list of its own. */
-        if (c->local == NULL) {
-            take_returned(c);
-        }
+        take_returned(c);
         casty__envelope_t *env = c->local;
         if (env != NULL) {
             c->local = atomic_load_explicit(&env->next, memory_order_relaxed);

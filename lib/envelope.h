@@ -25,14 +25,20 @@
  * window before it and stacked in the one after, so the stack can pass the
  * bound by one batch per pusher racing a take.
  *
- * Caches outlive their threads: a thread's exit puts its cache on a list for
- * the next new thread to adopt, with its blocks. Larger envelopes come from
- * malloc and go back to free (jemalloc's thread caches in a normal build). */
+ * Caches outlive their threads, for a sender may hold a block until long
+ * after its allocator exited. A thread's exit gives its cache's blocks back
+ * to the allocator and puts the cache on a list for the next new thread to
+ * adopt; until one does, blocks that come home to it are freed by the
+ * threads that send them (`retired`), as no thread may ever come to use them.
+ *
+ * Larger envelopes come from malloc and go back to free (jemalloc's thread
+ * caches in a normal build). */
 #ifndef CASTY_LIB_ENVELOPE_H
 #define CASTY_LIB_ENVELOPE_H
 
 #include <ck_md.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,6 +75,7 @@ typedef struct casty__envelope_cache {
     /* Written by other threads. */
     _Alignas(CK_MD_CACHELINE) _Atomic(casty__envelope_t *) returned;
     _Atomic uint32_t pushed; /* blocks pushed since the owner last took them */
+    _Atomic bool retired;    /* its thread exited and no other adopted it yet */
 } casty__envelope_cache_t;
 
 extern __thread casty__envelope_cache_t *casty__thread_cache;

@@ -136,3 +136,30 @@ Test(envelope, an_idle_thread_holds_a_bounded_number_of_the_blocks_sent_home)
     cr_assert_leq(held, CASTY__RETURNED_MAX, "an idle cache holds %zu of the %u blocks sent home",
                   held, HUGE_BURST);
 }
+
+static casty__envelope_cache_t *exited_cache;
+
+static void *burst_then_exit(void *arg)
+{
+    (void)arg;
+    for (uint32_t i = 0; i < HUGE_BURST; i++) {
+        huge[i] = casty__envelope_alloc(4);
+    }
+    exited_cache = casty__thread_cache;
+    free_range_on_a_thread(0, HUGE_BURST / 2); /* sent home while this thread lives */
+    return NULL;
+}
+
+Test(envelope, an_exited_threads_cache_holds_nothing_until_adopted)
+{
+    /* This thread's cache is made first, so that it cannot adopt the other's. */
+    casty__envelope_free(casty__envelope_alloc(0));
+    pthread_t t;
+    pthread_create(&t, NULL, burst_then_exit, NULL);
+    pthread_join(t, NULL);
+    for (uint32_t i = HUGE_BURST / 2; i < HUGE_BURST; i++) {
+        casty__envelope_free(huge[i]); /* sent home after that thread's exit */
+    }
+    size_t held = casty__envelope_cache_held(exited_cache);
+    cr_assert_eq(held, 0, "the cache of an exited thread holds %zu blocks", held);
+}
