@@ -7,12 +7,14 @@
  *    idle bit never grants a second run while one is pending;
  *  - the injector: many producers, several consumers; every node once;
  *  - the envelope caches: threads that free each other's envelopes, so that
- *    blocks travel home through the returned stacks; no block is handed out
- *    twice at once.
+ *    blocks travel home through the returned stacks, while short-lived
+ *    threads exit (retiring their caches) and start (adopting them); no
+ *    block is handed out twice at once.
  * Usage: stress_queues [scale]   (default 1; work grows linearly) */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,14 +268,20 @@ static void stress_injector(void)
 /* A shared pool of envelopes in transit; each thread puts its own in and
  * takes (and frees) whatever it finds, so most frees are foreign. */
 static _Atomic(casty__envelope_t *) in_transit[ENV_SLOTS];
-static uint32_t env_rounds;
 static _Atomic uint32_t env_bad;
+static _Atomic bool env_churning; /* short-lived threads still come and go */
+
+struct env_thread {
+    uint32_t me, rounds;
+    bool long_lived; /* runs on while env_churning */
+};
 
 static void *env_main(void *arg)
 {
-    uint32_t me = (uint32_t)(uintptr_t)arg;
+    const struct env_thread *t = arg;
+    uint32_t me = t->me;
     uint64_t x = me + 1;
-    for (uint32_t i = 0; i < env_rounds; i++) {
+    for (uint32_t i = 0; i < t->rounds || (t->long_lived && atomic_load(&env_churning)); i++) {
         casty__envelope_t *env = casty__envelope_alloc(8);
         env->type = me;
         env->size = 8;
@@ -295,13 +303,35 @@ static void *env_main(void *arg)
     return NULL;
 }
 
+/* Short-lived threads, started in generations while the long-lived ones run:
+ * each exits with its blocks in transit, which come home to its retired
+ * cache, or to the next generation's adopted one. */
+#define CHURN_THREADS 2
+#define CHURN_ROUNDS 2000u
+#define CHURN_GENERATIONS 200u
+
 static void stress_envelopes(void)
 {
-    env_rounds = 500000u * scale;
     pthread_t threads[ENV_THREADS];
+    struct env_thread args[ENV_THREADS];
+    atomic_store(&env_churning, true);
     for (uint32_t i = 0; i < ENV_THREADS; i++) {
-        pthread_create(&threads[i], NULL, env_main, (void *)(uintptr_t)i);
+        args[i] = (struct env_thread){i, 500000u * scale, true};
+        pthread_create(&threads[i], NULL, env_main, &args[i]);
     }
+    for (uint32_t g = 0; g < CHURN_GENERATIONS * scale; g++) {
+        pthread_t churn[CHURN_THREADS];
+        struct env_thread churn_args[CHURN_THREADS];
+        for (uint32_t i = 0; i < CHURN_THREADS; i++) {
+            uint32_t me = ENV_THREADS + g * CHURN_THREADS + i;
+            churn_args[i] = (struct env_thread){me, CHURN_ROUNDS, false};
+            pthread_create(&churn[i], NULL, env_main, &churn_args[i]);
+        }
+        for (uint32_t i = 0; i < CHURN_THREADS; i++) {
+            pthread_join(churn[i], NULL);
+        }
+    }
+    atomic_store(&env_churning, false);
     for (uint32_t i = 0; i < ENV_THREADS; i++) {
         pthread_join(threads[i], NULL);
     }

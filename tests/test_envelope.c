@@ -95,3 +95,71 @@ Test(envelope, a_burst_sent_home_is_trimmed_to_the_cache_size)
     cr_assert_eq(casty__thread_cache->count, kept);
     casty__envelope_free(env);
 }
+
+/* A burst well past every bound the caches keep. */
+#define HUGE_BURST (4 * CASTY__RETURNED_MAX)
+
+static casty__envelope_t *huge[HUGE_BURST];
+
+struct free_range {
+    uint32_t from, to;
+};
+
+static void *free_range(void *arg)
+{
+    const struct free_range *r = arg;
+    casty__envelope_free(casty__envelope_alloc(0)); /* give this thread a cache */
+    for (uint32_t i = r->from; i < r->to; i++) {
+        casty__envelope_free(huge[i]);
+    }
+    return NULL; /* its exit sends home the blocks it gathered */
+}
+
+static void free_range_on_a_thread(uint32_t from, uint32_t to)
+{
+    struct free_range r = {from, to};
+    pthread_t t;
+    pthread_create(&t, NULL, free_range, &r);
+    pthread_join(t, NULL);
+}
+
+Test(envelope, an_idle_thread_holds_a_bounded_number_of_the_blocks_sent_home)
+{
+    casty__envelope_free(casty__envelope_alloc(0)); /* give this thread a cache */
+    for (uint32_t i = 0; i < HUGE_BURST; i++) {
+        huge[i] = casty__envelope_alloc(4);
+    }
+    free_range_on_a_thread(0, HUGE_BURST);
+    /* This thread stays idle: it never takes what was sent home. One thread
+     * sent it all, so no push raced a take past the bound. */
+    size_t held = casty__envelope_cache_held(casty__thread_cache);
+    cr_assert_leq(held, CASTY__RETURNED_MAX, "an idle cache holds %zu of the %u blocks sent home",
+                  held, HUGE_BURST);
+}
+
+static casty__envelope_cache_t *exited_cache;
+
+static void *burst_then_exit(void *arg)
+{
+    (void)arg;
+    for (uint32_t i = 0; i < HUGE_BURST; i++) {
+        huge[i] = casty__envelope_alloc(4);
+    }
+    exited_cache = casty__thread_cache;
+    free_range_on_a_thread(0, HUGE_BURST / 2); /* sent home while this thread lives */
+    return NULL;
+}
+
+Test(envelope, an_exited_threads_cache_holds_nothing_until_adopted)
+{
+    /* This thread's cache is made first, so that it cannot adopt the other's. */
+    casty__envelope_free(casty__envelope_alloc(0));
+    pthread_t t;
+    pthread_create(&t, NULL, burst_then_exit, NULL);
+    pthread_join(t, NULL);
+    for (uint32_t i = HUGE_BURST / 2; i < HUGE_BURST; i++) {
+        casty__envelope_free(huge[i]); /* sent home after that thread's exit */
+    }
+    size_t held = casty__envelope_cache_held(exited_cache);
+    cr_assert_eq(held, 0, "the cache of an exited thread holds %zu blocks", held);
+}
