@@ -75,6 +75,31 @@ static bool config_valid(const casty_config_t *c)
            c->max_payload <= CASTY_MAX_PAYLOAD_LIMIT && c->name != NULL && c->name[0] != '\0';
 }
 
+static void free_actor_mailbox(casty__actor_t *a)
+{
+    casty__cell_drain(&a->cell, &a->stub);
+    if (a->cell.mailbox.tail != &a->stub) {
+        casty__envelope_free(a->cell.mailbox.tail);
+        a->cell.mailbox.tail = &a->stub;
+    }
+}
+
+/* Frees what create made and destroy takes apart, in either case once no
+ * worker runs: the cells and their last envelopes, the promises, the name
+ * registry, the system itself. */
+static void free_system(casty_system_t *s)
+{
+    casty__pool_each(s, free_actor_mailbox);
+    casty__pool_destroy(s);
+    casty__promises_destroy(s);
+    casty__names_destroy(&s->names);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s->workers);
+    free(s->name);
+    free(s);
+}
+
 int casty_system_create(const casty_config_t *config, casty_system_t **out)
 {
     casty_config_t defaults;
@@ -90,25 +115,30 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
         return CASTY_EINVAL;
     }
     casty_system_t *s = NULL;
-    if (posix_memalign((void **)&s, 64, sizeof *s) != 0) {
+    if (posix_memalign((void **)&s, CK_MD_CACHELINE, sizeof *s) != 0) {
         return CASTY_ENOMEM;
     }
     memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &attr);
+    pthread_condattr_destroy(&attr);
     static _Atomic uint64_t serials;
     s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
     s->nworkers = config->workers;
     s->max_payload = config->max_payload;
     s->name = strdup(config->name);
-    if (posix_memalign((void **)&s->workers, 64, sizeof *s->workers * s->nworkers) != 0) {
+    size_t workers_size = sizeof *s->workers * s->nworkers;
+    if (posix_memalign((void **)&s->workers, CK_MD_CACHELINE, workers_size) != 0) {
         s->workers = NULL;
     }
     if (s->name == NULL || s->workers == NULL || casty__names_init(&s->names) != CASTY_OK) {
-        free(s->workers);
-        free(s->name);
-        free(s);
+        free_system(s);
         return CASTY_ENOMEM;
     }
-    memset(s->workers, 0, sizeof *s->workers * s->nworkers);
+    memset(s->workers, 0, workers_size);
     casty__injector_init(&s->injector);
     atomic_init(&s->wake_seq, 0);
     atomic_init(&s->sleepers, 0);
@@ -129,21 +159,9 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
         atomic_init(&s->outside_sends[i].ended, 0);
         atomic_init(&s->outside_sends[i].refused, 0);
     }
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &attr);
-    pthread_condattr_destroy(&attr);
-
     int rc = casty__sched_start(s);
     if (rc != CASTY_OK) {
-        casty__names_destroy(&s->names);
-        pthread_cond_destroy(&s->cond);
-        pthread_mutex_destroy(&s->lock);
-        free(s->workers);
-        free(s->name);
-        free(s);
+        free_system(s);
         return rc;
     }
     live_add(s);
@@ -309,18 +327,7 @@ int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout)
             return CASTY_ETIMEDOUT;
         }
         nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = pause}, NULL);
-        if (pause < QUIET_PAUSE_MAX_NS) {
-            pause *= 2;
-        }
-    }
-}
-
-static void free_actor_mailbox(casty__actor_t *a)
-{
-    casty__cell_drain(&a->cell, &a->stub);
-    if (a->cell.mailbox.tail != &a->stub) {
-        casty__envelope_free(a->cell.mailbox.tail);
-        a->cell.mailbox.tail = &a->stub;
+        pause = pause * 2 < QUIET_PAUSE_MAX_NS ? pause * 2 : QUIET_PAUSE_MAX_NS;
     }
 }
 
@@ -388,15 +395,7 @@ int casty_system_destroy(casty_system_t *system)
         sched_yield();
     }
     live_remove(system);
-    casty__pool_each(system, free_actor_mailbox);
-    casty__pool_destroy(system);
-    casty__promises_destroy(system);
-    casty__names_destroy(&system->names);
-    pthread_cond_destroy(&system->cond);
-    pthread_mutex_destroy(&system->lock);
-    free(system->workers);
-    free(system->name);
-    free(system);
+    free_system(system);
     return CASTY_OK;
 }
 
