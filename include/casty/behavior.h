@@ -74,10 +74,11 @@ extern "C" {
 
 typedef struct casty_ctx casty_ctx_t;
 
-/* A message as the handler sees it. `payload` is the runtime's copy, valid
- * until the handler returns; it is aligned for any type of up to 16 bytes'
- * alignment, so a handler may read it as its message struct, through
- * casty_msg_as, which checks the size first. */
+/* A message as the handler sees it. `payload` is the runtime's copy, owned
+ * by the runtime and valid until the handler returns (copy out what must
+ * outlive it); it is aligned for any type of up to 16 bytes' alignment, so a
+ * handler may read it as its message struct, through casty_msg_as, which
+ * checks the size first. */
 typedef struct casty_msg {
     uint32_t type;       /* the tag given to casty_tell */
     uint32_t size;       /* bytes at payload */
@@ -115,22 +116,35 @@ static inline const void *casty_msg_payload(const casty_msg_t *msg, size_t size)
 
 typedef struct casty_behavior casty_behavior_t;
 
-/* Handles one message; returns the next behavior. Runs on a worker thread,
- * never on two threads at once for one actor. */
+/* Handles one message; returns the next behavior (the kinds below say what
+ * each does). Runs on a worker thread, never on two threads at once for one
+ * actor. `ctx`, `msg` and `env` are never NULL, and valid only until it
+ * returns; `env` is the behavior's environment, read-only. A handler may
+ * tell, spawn, stop, look up and read statistics; the calls that block
+ * (casty_ask, the waits, shutdown, destroy) return CASTY_EDEADLK there, and
+ * a wait of its own (a lock, a sleep) holds the worker all the while. */
 typedef casty_behavior_t (*casty_receive_fn)(casty_ctx_t *ctx, const casty_msg_t *msg,
                                              const void *env);
 
-/* Runs once when the actor starts, before its first message; returns the
- * behavior that handles messages. */
+/* Runs once when the actor starts, before its first message, and at once
+ * when a handler returns a setup behavior; returns the behavior that handles
+ * messages. It may return a receive; casty_stopped() (the actor stops, and
+ * that is no error); casty_ignore() (the actor drops every message); or
+ * another setup, run at once, up to 16 setups in a chain. casty_same() and
+ * casty_unhandled() give the actor no behavior, nor does a longer chain or a
+ * malformed behavior: the actor then stops, counted in the statistics'
+ * invalid_behaviors. It runs as a receive function does, on a worker, with
+ * a context for the actor (a setup is a natural place for casty_ctx_spawn)
+ * and under the same rules. */
 typedef casty_behavior_t (*casty_setup_fn)(casty_ctx_t *ctx, const void *env);
 
 typedef enum casty_behavior_kind {
     CASTY_BEHAVIOR_SAME = 0,  /* keep the current behavior, no copy */
     CASTY_BEHAVIOR_RECEIVE,   /* handle messages with fn.receive */
-    CASTY_BEHAVIOR_SETUP,     /* run fn.setup at start */
+    CASTY_BEHAVIOR_SETUP,     /* run fn.setup: at start, or at once when returned */
     CASTY_BEHAVIOR_STOPPED,   /* stop the actor (children first) */
     CASTY_BEHAVIOR_UNHANDLED, /* this message was not understood: count it, keep the behavior */
-    CASTY_BEHAVIOR_IGNORE,    /* drop this and every later message */
+    CASTY_BEHAVIOR_IGNORE,    /* drop every later message */
 } casty_behavior_kind_t;
 
 /* C++ spells C's _Alignas as alignas; both align the member alike, so the
@@ -141,6 +155,11 @@ typedef enum casty_behavior_kind {
 #define CASTY__ALIGNAS(n) _Alignas(n)
 #endif
 
+/* A behavior, by value: build one with the macros and functions below. A
+ * spawn takes a receive or a setup only (CASTY_EINVAL otherwise). A receive
+ * or a setup built by hand with no function or an env_size above
+ * CASTY_ENV_CAPACITY, or a kind outside the enum, is refused by a spawn too
+ * and, returned by a handler or a setup, stops the actor (casty_setup_fn). */
 struct casty_behavior {
     uint32_t kind;     /* a casty_behavior_kind_t */
     uint32_t env_size; /* bytes of env in use */
@@ -179,44 +198,55 @@ static inline casty_behavior_t casty__setup(casty_setup_fn fn, const void *env, 
 }
 
 /* casty_receive(fn, env): a behavior that handles messages with `fn`, over a
- * copy of `env` (an lvalue: a variable or a struct member). `env` must be the
+ * copy of `env` (an lvalue: a variable or a struct member), taken at once, so
+ * later changes to the variable do not reach the behavior. `env` must be the
  * state itself, a struct or a scalar: a pointer or an array fails to compile
- * (to capture a pointer on purpose, wrap it in a struct), and so does a
- * value larger than CASTY_ENV_CAPACITY. */
+ * (to capture a pointer on purpose, wrap it in a struct; what it points at
+ * stays the caller's to keep alive and to share safely), and so does a value
+ * larger than CASTY_ENV_CAPACITY. A NULL `fn` compiles, but a spawn refuses
+ * it (CASTY_EINVAL) and an actor whose handler returns it stops. Touches no
+ * system; any thread. */
 #define casty_receive(fn, env) casty__receive((fn), &(env), CASTY__ENV_SIZE(env))
 
 /* casty_receive_stateless(fn): a behavior with no captured environment;
- * `fn` gets env == a pointer to zero bytes, which it must not read. */
+ * `fn` gets env == a pointer to zero bytes, which it must not read. `fn` as
+ * in casty_receive. */
 #define casty_receive_stateless(fn) casty__receive((fn), NULL, 0)
 
-/* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts;
- * `env` is checked as casty_receive's is. */
+/* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts
+ * (see casty_setup_fn); `env` and `fn` are checked as casty_receive's are. */
 #define casty_setup(fn, env) casty__setup((fn), &(env), CASTY__ENV_SIZE(env))
 
 /* casty_setup_stateless(fn): casty_setup with no environment. */
 #define casty_setup_stateless(fn) casty__setup((fn), NULL, 0)
 
-/* Keep the current behavior and its environment. */
+/* Keep the current behavior and its environment. As a setup's result it
+ * leaves the actor with no behavior, and the actor stops (casty_setup_fn).
+ * Pure, as are the three below; any thread. */
 static inline casty_behavior_t casty_same(void)
 {
     return casty__behavior_make(CASTY_BEHAVIOR_SAME, NULL, 0);
 }
 
-/* Stop the actor: its children stop first, then the messages left in its
- * mailbox become dead letters. */
+/* Stop the actor once this message is done: its children stop first, then
+ * the messages left in its mailbox become dead letters. A setup may return it
+ * too. */
 static inline casty_behavior_t casty_stopped(void)
 {
     return casty__behavior_make(CASTY_BEHAVIOR_STOPPED, NULL, 0);
 }
 
 /* The message was not understood: it is counted in the system's `unhandled`
- * statistic, and the behavior stays as it was. */
+ * statistic, and the behavior stays as it was. As a setup's result it leaves
+ * the actor with no behavior, and the actor stops. */
 static inline casty_behavior_t casty_unhandled(void)
 {
     return casty__behavior_make(CASTY_BEHAVIOR_UNHANDLED, NULL, 0);
 }
 
-/* Drop this and every later message; the actor lives on until stopped. */
+/* Drop every later message: each is counted in `dropped` without reaching any
+ * function, while the message in hand counts as handled. The actor lives on
+ * until it is stopped. As a setup's result, the actor drops every message. */
 static inline casty_behavior_t casty_ignore(void)
 {
     return casty__behavior_make(CASTY_BEHAVIOR_IGNORE, NULL, 0);

@@ -27,9 +27,12 @@
  * is owned by whoever holds it; sharing one between threads that each fold
  * their own copy is the caller's decision, not something this file arbitrates.
  *
- * Preconditions: `breaker` pointers are never NULL (they point at a value the
- * caller holds; there is nothing to fail, so these functions have no error
- * returns).
+ * Preconditions: a `breaker` pointer must point at a breaker the caller
+ * holds; NULL is undefined behaviour (it is dereferenced, not checked). The
+ * functions have no error returns: given a valid breaker there is nothing to
+ * fail, and a pair has no room for a code. Any double is accepted for `now`
+ * and `reset_timeout`; with a NaN among them, an open breaker never
+ * half-opens, since the comparison with the timeout is then false.
  */
 #ifndef CASTY_BREAKER_H
 #define CASTY_BREAKER_H
@@ -100,7 +103,8 @@ typedef struct {
  *               false, next = *breaker.
  * After an allowed call, report its outcome to `next` with
  * casty_breaker_record_success or casty_breaker_record_failure.
- * No errors. `breaker` is read only and not retained. Pure; any thread.
+ * No errors. `breaker` must not be NULL; it is read only and not retained.
+ * Pure; any thread.
  */
 CASTY_API casty_breaker_allow_t casty_breaker_allow(const casty_breaker_t *breaker, double now);
 
@@ -112,7 +116,8 @@ typedef struct {
 /*
  * A call succeeded: next is closed, failure_count 0, last_failure_time 0.0,
  * threshold and timeout kept. Whatever the current state.
- * No errors. `breaker` is read only and not retained. Pure; any thread.
+ * No errors. `breaker` must not be NULL; it is read only and not retained.
+ * Pure; any thread.
  */
 CASTY_API casty_breaker_record_t casty_breaker_record_success(const casty_breaker_t *breaker);
 
@@ -121,7 +126,8 @@ CASTY_API casty_breaker_record_t casty_breaker_record_success(const casty_breake
  * = now, and state open when the new count >= failure_threshold, else the
  * current state unchanged. The count saturates at UINT32_MAX rather than
  * wrapping (past the threshold the exact count changes nothing).
- * No errors. `breaker` is read only and not retained. Pure; any thread.
+ * No errors. `breaker` must not be NULL; it is read only and not retained.
+ * Pure; any thread.
  */
 CASTY_API casty_breaker_record_t casty_breaker_record_failure(const casty_breaker_t *breaker,
                                                               double now);
@@ -136,7 +142,8 @@ typedef struct {
  * The current state, with the breaker unchanged as next. Note that an open
  * breaker whose timeout has passed still reports open: only
  * casty_breaker_allow moves it to half_open, as in the guide.
- * No errors. `breaker` is read only and not retained. Pure; any thread.
+ * No errors. `breaker` must not be NULL; it is read only and not retained.
+ * Pure; any thread.
  */
 CASTY_API casty_breaker_status_t casty_breaker_status(const casty_breaker_t *breaker);
 

@@ -1,10 +1,12 @@
 /* Actor refs and tell.
  *
- * A ref is a plain 16-byte value naming one incarnation of one actor. Copy it
- * freely: into messages, across threads, into long-lived structures. It owns
- * nothing and needs no release. A ref stays safe to use after its actor has
- * stopped: telling it counts a dead letter and returns CASTY_ENOACTOR. It
- * becomes invalid only when its system is destroyed. */
+ * A ref is a plain 16-byte value naming one incarnation of one actor (or, for
+ * the reply address of an ask, of one ask). Copy it freely: into messages,
+ * across threads, into long-lived structures. It owns nothing and needs no
+ * release. A ref stays safe to use after its actor has stopped: telling it
+ * counts a dead letter and returns CASTY_ENOACTOR, even once the actor's cell
+ * serves a new actor. It becomes invalid only when its system is destroyed;
+ * from then on only casty_ref_equal may be given it. */
 #ifndef CASTY_REF_H
 #define CASTY_REF_H
 
@@ -25,32 +27,53 @@ typedef struct casty_ref {
     uint64_t gen;             /* the incarnation; a stopped actor's is stale */
 } casty_ref_t;
 
-/* The ref that names no actor. Telling it returns CASTY_ENOACTOR; it names
- * no system either, so no system's statistics count it. */
+/* The ref that names no actor: casty_tell, casty_stop and casty_ask return
+ * CASTY_ENOACTOR for it, and casty_wait_stopped returns CASTY_OK at once. It
+ * names no system either, so no system's statistics count a tell to it. */
 #ifdef __cplusplus
 #define CASTY_REF_NONE (casty_ref_t{nullptr, 0}) /* C++ has no compound literals */
 #else
 #define CASTY_REF_NONE ((casty_ref_t){NULL, 0})
 #endif
 
-/* Message type tags from this value up are the runtime's own. */
+/* Message type tags from this value up are the runtime's own: casty_tell
+ * and casty_ask refuse them (CASTY_EINVAL). */
 #define CASTY_TYPE_RESERVED 0xffff0000u
 
-/* True when both refs name the same incarnation of the same actor. */
+/* True when both refs name the same incarnation of the same actor (two
+ * CASTY_REF_NONE are equal). Reads the two values only; any thread. */
 static inline bool casty_ref_equal(casty_ref_t a, casty_ref_t b)
 {
     return a.cell == b.cell && a.gen == b.gen;
 }
 
 /* Sends a message: copies `size` bytes of `payload` into an envelope and
- * queues it on the actor's mailbox. The caller keeps ownership of `payload`
- * and may reuse it at once. Any thread may call it, a worker's or another.
- * Messages from one sender to one receiver arrive in the order sent.
+ * queues it on the mailbox of `to`, an actor or the reply address of an ask.
+ * The caller keeps ownership of `payload` and may reuse it at once; `payload`
+ * may be NULL when `size` is 0. Returns without waiting for the message to
+ * be handled. Any thread may call it: a handler (a worker of this system or
+ * of another) or a thread outside every pool. Messages from one sender to
+ * one receiver arrive in the order sent.
  *
- * Errors: CASTY_EINVAL (payload NULL with size > 0, or a reserved type),
- * CASTY_EMSGSIZE (size above the system's max_payload), CASTY_ENOACTOR (the
- * actor has stopped: counted as a dead letter; or `to` is CASTY_REF_NONE),
- * CASTY_ESHUTDOWN (the system has shut down), CASTY_ENOMEM. */
+ * CASTY_OK means the message entered the system and will be counted in
+ * exactly one outcome (casty_stats_t): handled, unhandled, dropped, or a dead
+ * letter if the actor stops first or is already stopping; a reply, an
+ * oversized reply, or a late reply for a reply address.
+ *
+ * Errors, checked in this order; only the second CASTY_ENOACTOR counts the
+ * message, the others leave every counter as it was:
+ *   CASTY_EINVAL     payload NULL with size > 0, or a type of
+ *                    CASTY_TYPE_RESERVED or above;
+ *   CASTY_ENOACTOR   `to` is CASTY_REF_NONE (counted nowhere);
+ *   CASTY_EMSGSIZE   size above the max_payload of the receiver's system;
+ *   CASTY_ESHUTDOWN  the receiver's system has finished casty_system_shutdown
+ *                    (while the shutdown is still running, a tell behaves as
+ *                    before: CASTY_OK to a live actor, CASTY_ENOACTOR to a
+ *                    stopped one);
+ *   CASTY_ENOACTOR   the actor has stopped: the message is counted as a dead
+ *                    letter; or `to` is the reply address of an ask that has
+ *                    ended: it is counted as a late reply;
+ *   CASTY_ENOMEM     no memory for the envelope. */
 CASTY_API int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size);
 
 #ifdef __cplusplus
