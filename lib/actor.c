@@ -7,7 +7,8 @@
  *  - setup: runs at once (its result is adopted as a setup's, below);
  *  - stopped: the actor stops after this message;
  *  - unhandled: this message is counted as unhandled, the behavior stays;
- *  - ignore: this and every later message is dropped (counted as dropped).
+ *  - ignore: this message counts as handled; every later one is dropped
+ *    (counted as dropped).
  * As a setup's result (at spawn, or when a handler returned a setup):
  * receive, stopped, ignore, or another setup (run at once, up to
  * SETUP_NESTING_MAX deep). A setup that returns same or unhandled has no

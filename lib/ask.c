@@ -341,7 +341,7 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     }
     /* Counted before the look at the state: destroy waits for the count to
      * drop to zero after shutdown has set the state (seq_cst both). */
-    atomic_fetch_add_explicit(&system->asks, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&system->callers, 1, memory_order_seq_cst);
     int rc = CASTY_ESHUTDOWN;
     if (atomic_load_explicit(&system->state, memory_order_seq_cst) != CASTY__SYSTEM_RUNNING) {
         goto out;
@@ -364,7 +364,7 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     }
     promise_retire(system, p, own);
 out:
-    atomic_fetch_sub_explicit(&system->asks, 1, memory_order_release);
+    atomic_fetch_sub_explicit(&system->callers, 1, memory_order_release);
     return rc;
 }
 

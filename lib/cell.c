@@ -135,7 +135,14 @@ void casty__actor_poke(casty__actor_t *actor)
 
 void casty__request_stop(casty__actor_t *actor, uint64_t gen)
 {
-    atomic_store_explicit(&actor->stop_gen, gen, memory_order_seq_cst);
+    /* Only ever raised: a requester that checked an old incarnation and then
+     * lost its core must not overwrite the request of a newer one (gens only
+     * grow, so the newest request is the largest). */
+    uint64_t current = atomic_load_explicit(&actor->stop_gen, memory_order_relaxed);
+    while (current < gen &&
+           !atomic_compare_exchange_weak_explicit(&actor->stop_gen, &current, gen,
+                                                  memory_order_seq_cst, memory_order_relaxed)) {
+    }
     casty__actor_poke(actor);
 }
 

@@ -14,7 +14,7 @@ const char *casty_strerror(int code)
     case CASTY_ESHUTDOWN:
         return "actor system is shut down";
     case CASTY_ENOACTOR:
-        return "actor has stopped or never existed (dead letter)";
+        return "no such actor: it has stopped, or the ref names none";
     case CASTY_EEXIST:
         return "an actor of that name already exists";
     case CASTY_ETIMEDOUT:

@@ -114,7 +114,9 @@ struct casty_system {
     _Atomic uint64_t spawned_outside;
     _Atomic uint64_t stopped_outside;
     _Atomic uint32_t stop_waiters; /* threads in casty_wait_stopped */
-    _Atomic uint32_t asks;         /* threads inside casty_ask; destroy waits for 0 */
+    /* Threads inside a blocking call on the system (ask, the waits, a
+     * shutdown); destroy waits for 0 before it frees what they touch. */
+    _Atomic uint32_t callers;
 
     /* Guards the top-level actors, the shared cell pool, the slabs and the
      * promise pool; `cond` signals each stop to waiters. */

@@ -219,8 +219,11 @@ int casty_ctx_stop(casty_ctx_t *ctx, casty_ref_t ref)
 
 int casty_stop(casty_ref_t ref)
 {
-    if (ref.cell == NULL || ref.cell->kind != CASTY__CELL_ACTOR) {
+    if (ref.cell == NULL) {
         return CASTY_ENOACTOR;
+    }
+    if (ref.cell->kind != CASTY__CELL_ACTOR) {
+        return CASTY_EINVAL; /* a reply address is not an actor to stop */
     }
     casty_system_t *system = ref.cell->system;
     if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {

@@ -152,7 +152,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     atomic_init(&s->spawned_outside, 0);
     atomic_init(&s->stopped_outside, 0);
     atomic_init(&s->stop_waiters, 0);
-    atomic_init(&s->asks, 0);
+    atomic_init(&s->callers, 0);
     atomic_init(&s->all_promises, NULL);
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
         atomic_init(&s->outside_sends[i].begun, 0);
@@ -213,6 +213,18 @@ static struct timespec deadline_of(casty_duration_t timeout)
     return ts;
 }
 
+/* A blocking call counts itself while it uses the system, so that destroy
+ * does not free the lock or the cells under it (destroy waits for 0). */
+static void enter(casty_system_t *system)
+{
+    atomic_fetch_add_explicit(&system->callers, 1, memory_order_seq_cst);
+}
+
+static void leave(casty_system_t *system)
+{
+    atomic_fetch_sub_explicit(&system->callers, 1, memory_order_release);
+}
+
 static bool settled(casty_ref_t ref)
 {
     return atomic_load_explicit(&ref.cell->settled_gen, memory_order_seq_cst) > ref.gen;
@@ -234,6 +246,7 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
     }
     struct timespec deadline = deadline_of(timeout < 0 ? 0 : timeout);
     int rc = CASTY_OK;
+    enter(system);
     /* Counted before the look at settled_gen: a stopping actor that reads
      * zero waiters after settling is then certain to be seen (stop.c). */
     atomic_fetch_add_explicit(&system->stop_waiters, 1, memory_order_seq_cst);
@@ -249,6 +262,7 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
     }
     pthread_mutex_unlock(&system->lock);
     atomic_fetch_sub_explicit(&system->stop_waiters, 1, memory_order_relaxed);
+    leave(system);
     return rc;
 }
 
@@ -316,14 +330,17 @@ int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout)
         deadline = timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
     }
     long pause = QUIET_PAUSE_MIN_NS;
+    enter(system);
     for (;;) {
         casty_stats_t st;
         uint64_t entered;
         read_stats(system, &st, &entered);
         if (st.queued == 0) {
+            leave(system);
             return CASTY_OK;
         }
         if (deadline >= 0 && casty__now_ns() >= deadline) {
+            leave(system);
             return CASTY_ETIMEDOUT;
         }
         nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = pause}, NULL);
@@ -331,14 +348,9 @@ int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout)
     }
 }
 
-int casty_system_shutdown(casty_system_t *system)
+/* Shutdown proper; the caller has counted itself in `callers`. */
+static void shut_down(casty_system_t *system)
 {
-    if (system == NULL) {
-        return CASTY_EINVAL;
-    }
-    if (casty__current_worker != NULL) {
-        return CASTY_EDEADLK; /* a worker of any system: it would stall its pool */
-    }
     pthread_mutex_lock(&system->lock);
     uint32_t state = atomic_load_explicit(&system->state, memory_order_relaxed);
     if (state != CASTY__SYSTEM_RUNNING) {
@@ -346,7 +358,7 @@ int casty_system_shutdown(casty_system_t *system)
             pthread_cond_wait(&system->cond, &system->lock);
         }
         pthread_mutex_unlock(&system->lock);
-        return CASTY_OK;
+        return;
     }
     atomic_store_explicit(&system->state, CASTY__SYSTEM_STOPPING, memory_order_release);
     for (casty__actor_t *r = system->roots; r != NULL; r = r->next_sibling) {
@@ -377,6 +389,19 @@ int casty_system_shutdown(casty_system_t *system)
     atomic_store_explicit(&system->state, CASTY__SYSTEM_DOWN, memory_order_release);
     pthread_cond_broadcast(&system->cond);
     pthread_mutex_unlock(&system->lock);
+}
+
+int casty_system_shutdown(casty_system_t *system)
+{
+    if (system == NULL) {
+        return CASTY_EINVAL;
+    }
+    if (casty__current_worker != NULL) {
+        return CASTY_EDEADLK; /* a worker of any system: it would stall its pool */
+    }
+    enter(system);
+    shut_down(system);
+    leave(system);
     return CASTY_OK;
 }
 
@@ -389,9 +414,10 @@ int casty_system_destroy(casty_system_t *system)
         return CASTY_EDEADLK; /* it would free the pool under its own workers */
     }
     casty_system_shutdown(system);
-    /* Shutdown has woken every ask (their targets all stopped); the last
-     * ones may still be on their way out of the system's promises. */
-    while (atomic_load_explicit(&system->asks, memory_order_seq_cst) > 0) {
+    /* Shutdown has woken every ask (their targets all stopped) and every
+     * wait (every actor has settled, and nothing is queued); the last ones
+     * may still be on their way out of the lock or the promises. */
+    while (atomic_load_explicit(&system->callers, memory_order_seq_cst) > 0) {
         sched_yield();
     }
     live_remove(system);

@@ -665,4 +665,5 @@ Test(ask, asking_a_reply_address_is_einval)
     cr_expect_eq(casty_ask(q.reply_to, MSG_ECHO, &q2, sizeof q2, &q2.reply_to, &r, sizeof r,
                            ASK_TIMEOUT),
                  CASTY_EINVAL);
+    cr_expect_eq(casty_stop(q.reply_to), CASTY_EINVAL, "a reply address is not an actor");
 }

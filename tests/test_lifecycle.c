@@ -243,6 +243,7 @@ Test(lifecycle, huge_timeouts_saturate)
     cr_expect_eq(CASTY_SECONDS(9.3e9), INT64_MAX);
     cr_expect_eq(CASTY_SECONDS(2.5), 2500000000);
     cr_expect_lt(CASTY_SECONDS(-1e300), 0, "a negative time still means forever");
+    cr_expect_lt(CASTY_SECONDS(-1e-12), 0, "however small");
     cr_expect_eq(CASTY_MILLIS(INT64_MAX / 1000), INT64_MAX);
     cr_expect_eq(CASTY_MILLIS(3), 3000000);
     cr_expect_lt(CASTY_MILLIS(INT64_MIN / 1000), 0);
@@ -343,4 +344,53 @@ Test(lifecycle, context_calls_with_null_return_nothing)
     cr_expect_eq(casty_wait_quiet(NULL, 0), CASTY_EINVAL);
     cr_expect_eq(casty_system_destroy(NULL), CASTY_OK);
     cr_expect_eq(casty_stop(CASTY_REF_NONE), CASTY_ENOACTOR);
+}
+
+/* ---- destroy while other threads wait on the system ---- */
+
+typedef struct waiter {
+    casty_system_t *system;
+    casty_ref_t ref;
+    int stopped_rc;
+    int quiet_rc;
+} waiter_t;
+
+static void *wait_forever(void *p)
+{
+    waiter_t *w = p;
+    w->stopped_rc = casty_wait_stopped(w->system, w->ref, CASTY_FOREVER);
+    return NULL;
+}
+
+static void *wait_quiet_forever(void *p)
+{
+    waiter_t *w = p;
+    w->quiet_rc = casty_wait_quiet(w->system, CASTY_FOREVER);
+    return NULL;
+}
+
+Test(lifecycle, destroy_waits_for_the_threads_waiting_on_the_system)
+{
+    for (int round = 0; round < 20; round++) {
+        casty_system_t *s = make_system(2);
+        atomic_store(&gate, 0);
+        casty_ref_t a;
+        cr_assert_eq(casty_spawn(s, casty_receive_stateless(blocker_receive), NULL, &a),
+                     CASTY_OK);
+        uint32_t x = 0;
+        cr_assert_eq(casty_tell(a, MSG_BLOCK, &x, sizeof x), CASTY_OK);
+        waiter_t w = {.system = s, .ref = a, .stopped_rc = 1, .quiet_rc = 1};
+        pthread_t t1, t2;
+        cr_assert_eq(pthread_create(&t1, NULL, wait_forever, &w), 0);
+        cr_assert_eq(pthread_create(&t2, NULL, wait_quiet_forever, &w), 0);
+        sleep_ns(1000000);
+        atomic_store(&gate, 1);
+        /* The waiters are woken by the shutdown inside destroy, and destroy
+         * frees nothing until they are out (AddressSanitizer checks it). */
+        cr_assert_eq(casty_system_destroy(s), CASTY_OK);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        cr_expect_eq(w.stopped_rc, CASTY_OK);
+        cr_expect_eq(w.quiet_rc, CASTY_OK);
+    }
 }

@@ -37,11 +37,9 @@ typedef int64_t casty_duration_t;
 #define CASTY_FOREVER ((casty_duration_t)-1)
 
 /* `s` seconds as a duration, truncated toward zero to whole nanoseconds.
- * Saturates: 9.2e9 s or more gives INT64_MAX (about 292 years), -9.2e9 s or
- * less gives CASTY_FOREVER, and NaN gives 0. Any other negative `s` gives a
- * negative duration, which waits without limit as CASTY_FOREVER does (except
- * one above -1 ns, which truncates to 0). Pure; any thread. A function, not
- * a constant expression: it cannot initialize an object of static storage. */
+ * Saturates: 9.2e9 s or more gives INT64_MAX (about 292 years); any negative
+ * `s` gives CASTY_FOREVER; NaN gives 0. Pure; any thread. A function, not a
+ * constant expression: it cannot initialize an object of static storage. */
 static inline casty_duration_t casty_seconds(double s)
 {
     if (s != s) {
@@ -50,7 +48,7 @@ static inline casty_duration_t casty_seconds(double s)
     if (s >= 9.2e9) {
         return INT64_MAX; /* past INT64_MAX ns, about 9.22e9 s */
     }
-    if (s <= -9.2e9) {
+    if (s < 0) {
         return CASTY_FOREVER;
     }
     return (casty_duration_t)(s * 1e9);
@@ -160,10 +158,10 @@ CASTY_API int casty_lookup(casty_system_t *system, const char *path, casty_ref_t
  * become dead letters. Any actor may be stopped so, a child included. Returns
  * at once (casty_wait_stopped waits for the stop), with CASTY_OK also for an
  * actor that is already stopping. Any thread, a handler included.
- * Errors, in this order: CASTY_ENOACTOR (ref is CASTY_REF_NONE, or the reply
- * address of an ask), CASTY_ESHUTDOWN (casty_system_shutdown has finished;
- * while it runs, a stop behaves as before), CASTY_ENOACTOR (the actor has
- * stopped). */
+ * Errors, in this order: CASTY_ENOACTOR (ref is CASTY_REF_NONE),
+ * CASTY_EINVAL (ref is the reply address of an ask), CASTY_ESHUTDOWN
+ * (casty_system_shutdown has finished; while it runs, a stop behaves as
+ * before), CASTY_ENOACTOR (the actor has stopped). */
 CASTY_API int casty_stop(casty_ref_t ref);
 
 /* Blocks until the actor named by `ref` has stopped, or `timeout` has passed
@@ -204,16 +202,17 @@ CASTY_API int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_
 CASTY_API int casty_system_shutdown(casty_system_t *system);
 
 /* Shuts the system down if that has not been done (casty_system_shutdown),
- * waits for the threads still inside casty_ask on it to leave (the shutdown
- * has woken them), then frees the system and all it holds: its actors'
- * cells, the reply addresses of its asks, the messages left, its name. Every
- * ref into it becomes invalid, and so does `system`.
+ * waits for the threads still inside its blocking calls to leave
+ * (casty_ask, casty_wait_stopped, casty_wait_quiet, casty_system_shutdown:
+ * the shutdown has woken them all), then frees the system and all it holds:
+ * its actors' cells, the reply addresses of its asks, the messages left, its
+ * name. Every ref into it becomes invalid, and so does `system`.
  *
- * Call it once, from a thread outside every pool, when no other thread is
- * inside a call on this system or one of its refs, casty_ask excepted, and
- * none will start one: destroy waits for no other call (a thread still
- * inside casty_wait_stopped, casty_wait_quiet, casty_system_shutdown or
- * casty_tell would touch freed memory). NULL is ignored (CASTY_OK).
+ * Call it once, from a thread outside every pool, when no thread will start
+ * a call on this system or one of its refs. A thread that is inside one of
+ * the blocking calls above is waited for; one inside any other call (a
+ * casty_tell from outside the pool, say) must have returned, or it would
+ * touch freed memory. NULL is ignored (CASTY_OK).
  * Errors: CASTY_EDEADLK from a worker thread of any system (a handler):
  * nothing is freed or stopped then. */
 CASTY_API int casty_system_destroy(casty_system_t *system);
