@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envelope.h"
-#include "injector.h"
-#include "mailbox.h"
-#include "wsqueue.h"
+#include "mem/envelope.h"
+#include "queue/injector.h"
+#include "queue/mailbox.h"
+#include "queue/wsqueue.h"
 
 static int failures;
 

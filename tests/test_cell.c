@@ -5,7 +5,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "runtime.h"
+#include "system/system.h"
 #include "support_criterion.h"
 
 #define WAIT_TIMEOUT CASTY_SECONDS(10)

@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 
-#include "envelope.h"
+#include "mem/envelope.h"
 
 #define N CASTY__RETURN_BATCH
 

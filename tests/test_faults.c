@@ -10,7 +10,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "faults.h"
+#include "platform/faults.h"
 #include "support_criterion.h"
 
 #define WAIT_TIMEOUT CASTY_SECONDS(10)

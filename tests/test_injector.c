@@ -2,7 +2,7 @@
  * concurrent behaviour is in stress_queues.c. */
 #include <criterion/criterion.h>
 
-#include "injector.h"
+#include "queue/injector.h"
 
 static casty__injector_t q;
 static casty__runnable_t nodes[100];

@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
-#include "mailbox.h"
+#include "queue/mailbox.h"
 
 static casty__mailbox_t mb;
 static casty__envelope_t stub;

@@ -6,7 +6,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "runtime.h"
+#include "system/system.h"
 #include "support_criterion.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(10)

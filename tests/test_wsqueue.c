@@ -2,7 +2,7 @@
  * stealing half. Its concurrent behaviour is in stress_queues.c. */
 #include <criterion/criterion.h>
 
-#include "wsqueue.h"
+#include "queue/wsqueue.h"
 
 static casty__wsqueue_t q, thief;
 static int items[2 * CASTY__WSQUEUE_SIZE];

@@ -17,7 +17,8 @@
  * larger than CASTY_ENV_CAPACITY (possible only when built by hand). */
 #include <string.h>
 
-#include "actor.h"
+#include "actor/actor.h"
+#include "mem/envelope.h"
 #include "casty/context.h"
 #include "casty/error.h"
 

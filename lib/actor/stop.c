@@ -17,7 +17,10 @@
  * No step allocates, so a stop cannot fail. */
 #include <stdlib.h>
 
-#include "actor.h"
+#include "actor/actor.h"
+#include "actor/names.h"
+#include "ask/ask.h"
+#include "mem/pool.h"
 
 static void count_stop(casty__worker_t *w, casty_system_t *system)
 {

@@ -1,4 +1,4 @@
-#include "wsqueue.h"
+#include "queue/wsqueue.h"
 
 #include <stddef.h>
 

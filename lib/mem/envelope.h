@@ -43,7 +43,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "mailbox.h"
+#include "queue/mailbox.h"
 
 #define CASTY__SMALL_PAYLOAD 32u
 /* Blocks a cache keeps on its own list; more freed here go to free(). */

@@ -1,4 +1,4 @@
-#include "injector.h"
+#include "queue/injector.h"
 
 #include <stddef.h>
 

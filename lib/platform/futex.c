@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime.h"
+#include "platform/platform.h"
 
 int64_t casty__now_ns(void)
 {

@@ -26,8 +26,12 @@
 #include <string.h>
 
 #include "casty/error.h"
-#include "faults.h"
-#include "runtime.h"
+#include "platform/faults.h"
+#include "actor/cell.h"
+#include "ask/ask.h"
+#include "mem/envelope.h"
+#include "sched/sched.h"
+#include "system/system.h"
 
 #ifdef CASTY__FAULT_INJECTION
 _Atomic uint32_t casty__fault_no_envelopes;

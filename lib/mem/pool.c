@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime.h"
+#include "mem/pool.h"
+#include "system/system.h"
 
 /* Cells per slab. */
 #define SLAB_CELLS 1024u

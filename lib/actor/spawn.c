@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor.h"
+#include "actor/actor.h"
+#include "actor/names.h"
+#include "mem/pool.h"
 #include "casty/context.h"
 #include "casty/error.h"
 

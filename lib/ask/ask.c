@@ -25,7 +25,11 @@
 
 #include "casty/ask.h"
 #include "casty/error.h"
-#include "runtime.h"
+#include "ask/ask.h"
+#include "mem/envelope.h"
+#include "platform/platform.h"
+#include "sched/sched.h"
+#include "system/system.h"
 
 /* How long an asker checks for its reply, yielding, before it sleeps: a
  * reply from an actor that is idle on another core comes within it (the ask

@@ -6,7 +6,9 @@
 
 #include <stdbool.h>
 
-#include "runtime.h"
+#include "actor/cell.h"
+#include "sched/sched.h"
+#include "system/system.h"
 
 struct casty_ctx {
     casty__worker_t *worker;
@@ -14,6 +16,9 @@ struct casty_ctx {
     bool stop_self; /* stop once the current message is done */
     bool dead;      /* finalized: the cell may already belong to someone else */
 };
+
+/* actor.c: runs a batch of the actor's messages. Its worker only. */
+void casty__actor_run(casty__worker_t *worker, casty__actor_t *actor);
 
 /* stop.c */
 /* Starts the actor's stop: asks each child to stop, and finalizes at once

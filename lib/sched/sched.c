@@ -43,7 +43,10 @@
 #include <stdlib.h>
 
 #include "casty/error.h"
-#include "runtime.h"
+#include "actor/actor.h"
+#include "platform/platform.h"
+#include "sched/sched.h"
+#include "system/system.h"
 
 /* Runs from the LIFO slot in a row before the queue is served. */
 #define NEXT_STREAK_MAX 16u

@@ -7,7 +7,13 @@
 
 #include "casty/error.h"
 #include "casty/system.h"
-#include "runtime.h"
+#include "actor/cell.h"
+#include "ask/ask.h"
+#include "mem/envelope.h"
+#include "mem/pool.h"
+#include "platform/platform.h"
+#include "sched/sched.h"
+#include "system/system.h"
 
 #define DEFAULT_MAX_PAYLOAD ((size_t)64 * 1024)
 

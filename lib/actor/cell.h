@@ -23,8 +23,8 @@
 
 #include "casty/behavior.h"
 #include "casty/system.h"
-#include "injector.h"
-#include "mailbox.h"
+#include "queue/injector.h"
+#include "queue/mailbox.h"
 #include <stddef.h>
 
 typedef enum casty__cell_kind {
@@ -108,5 +108,32 @@ struct casty__promise {
 
 #define CASTY__ACTOR_OF_RUNNABLE(r)                                                                \
     ((casty__actor_t *)((char *)(r) - offsetof(casty__actor_t, runnable)))
+
+/* cell.c */
+/* Queues a copy of the message to the cell's incarnation `gen`: the path of
+ * every tell and every ask request. Any thread. */
+int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
+                size_t size);
+/* Frees every envelope in `cell`'s mailbox that is fully linked, counting
+ * each (a dead letter, or a late reply in a promise); returns how many.
+ * Consumer only. */
+uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub);
+/* Ends the consumer's hold on a cell whose incarnation has ended (`open` is
+ * 0): drains it until it can be marked idle, waiting out a sender between
+ * its exchange and its link. Afterwards, whoever claims the cell drains it. */
+void casty__cell_close(casty__cell_t *cell, casty__envelope_t *stub);
+/* Makes the caller the consumer of a cell that is closed and idle (spawn, a
+ * promise taken for an ask), waiting while a late sender drains it, then
+ * opens it. */
+void casty__cell_open(casty__cell_t *cell);
+/* Called by whoever cleared the cell's idle bit: schedules the actor or
+ * wakes the asker while the cell is open; drains and closes it otherwise. */
+void casty__cell_claimed(casty__cell_t *cell);
+/* Wakes an actor that has a signal to read (its stop_gen, its
+ * stopped_children), if it is idle. Any thread. */
+void casty__actor_poke(casty__actor_t *actor);
+/* Asks the actor's incarnation `gen` to stop. Any thread; allocates
+ * nothing, so it cannot fail. */
+void casty__request_stop(casty__actor_t *actor, uint64_t gen);
 
 #endif

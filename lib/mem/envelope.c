@@ -1,6 +1,6 @@
 /* The slow paths of envelope.h: making and adopting caches, refilling a
  * cache from its returned stack or malloc, and sending blocks home. */
-#include "envelope.h"
+#include "mem/envelope.h"
 
 #include <pthread.h>
 #include <stdlib.h>

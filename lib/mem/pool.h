@@ -1,0 +1,16 @@
+/* The actor cell pool (pool.c): cells carved from slabs that live as long
+ * as the system, recycled through per-worker free lists (actor/cell.h says
+ * why they must be type-stable). */
+#ifndef CASTY_LIB_MEM_POOL_H
+#define CASTY_LIB_MEM_POOL_H
+
+#include "actor/cell.h"
+#include "sched/sched.h"
+
+casty__actor_t *casty__actor_alloc(casty_system_t *system, casty__worker_t *worker);
+void casty__actor_release(casty_system_t *system, casty__worker_t *worker, casty__actor_t *actor);
+/* Calls fn on every actor cell of every slab. Only with the workers joined. */
+void casty__pool_each(casty_system_t *system, void (*fn)(casty__actor_t *actor));
+void casty__pool_destroy(casty_system_t *system);
+
+#endif

@@ -1,0 +1,100 @@
+/* The scheduler's part of what lib/ shares: the worker (its run queue, its
+ * LIFO slot, its counters), the thread's current worker, and making an actor
+ * runnable (sched.c). */
+#ifndef CASTY_LIB_SCHED_SCHED_H
+#define CASTY_LIB_SCHED_SCHED_H
+
+#include <ck_md.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actor/cell.h"
+#include "casty/system.h"
+#include "queue/wsqueue.h"
+
+/* Messages one run of an actor handles before it yields its worker. */
+#define CASTY__RUN_BATCH 64u
+
+/* A worker, laid out by which threads touch which line: other workers
+ * steal from `queue` (its head and tail have lines of their own) and, when
+ * it has waited too long, take the actor in the LIFO slot; the owner alone
+ * touches the run state; the counters are the owner's to write and any
+ * thread's to read (casty_system_stats). Workers sit side by side in an
+ * array, so the struct is line-aligned: no worker's line holds another's. */
+typedef struct casty__worker {
+    casty__wsqueue_t queue;
+
+    /* The LIFO slot: the actor last woken by this worker's sends. Its owner
+     * fills and empties it by exchange; an idle worker takes it by exchange
+     * once `next_fills` has not moved for a while (sched.c). */
+    alignas(CK_MD_CACHELINE) _Atomic(casty__actor_t *) next;
+    _Atomic uint32_t next_fills;
+
+    /* Owner only. */
+    alignas(CK_MD_CACHELINE) uint32_t next_streak; /* runs taken from the slot in a row */
+    uint32_t next_sends; /* sends by the running handler since the slot filled */
+    uint32_t ticks;      /* runs so far, for the injector's fair share */
+    uint32_t index;
+    uint64_t rng; /* victim choice */
+    casty_system_t *system;
+    casty__actor_t *free_cells; /* recycled actor cells */
+    uint32_t free_count;
+    pthread_t thread;
+
+    /* Written by the owner alone (a load and a release store, no RMW),
+     * summed by casty_system_stats and casty_wait_quiet. */
+    alignas(CK_MD_CACHELINE) _Atomic uint64_t spawned;
+    _Atomic uint64_t stopped;
+    _Atomic uint64_t sent;
+    _Atomic uint64_t handled;
+    _Atomic uint64_t unhandled;
+    _Atomic uint64_t dropped;
+} casty__worker_t;
+
+/* Adds one to a counter only this thread writes. */
+static inline void casty__count(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_release);
+}
+
+/* The worker running on this thread, or NULL outside every pool. */
+extern __thread casty__worker_t *casty__current_worker;
+
+/* This thread's worker if it belongs to `system`, else NULL. */
+static inline casty__worker_t *casty__worker_of(casty_system_t *system)
+{
+    casty__worker_t *w = casty__current_worker;
+    return (w != NULL && w->system == system) ? w : NULL;
+}
+
+/* Sends the running handler may make while the actor it woke waits in the
+ * LIFO slot; past this, the waiting actor moves to the run queue, where idle
+ * workers can steal it (a handler sending in a long loop would otherwise keep
+ * it from running anywhere until the loop ends). */
+#define CASTY__NEXT_MAX_SENDS 32u
+
+/* sched.c */
+void casty__sched_spill_next(casty__worker_t *worker);
+
+/* Called on every send: counts the sends a woken actor has waited through. */
+static inline void casty__sched_on_send(casty_system_t *system)
+{
+    casty__worker_t *w = casty__current_worker;
+    if (w != NULL && atomic_load_explicit(&w->next, memory_order_relaxed) != NULL &&
+        ++w->next_sends >= CASTY__NEXT_MAX_SENDS && w->system == system) {
+        casty__sched_spill_next(w);
+    }
+}
+
+int casty__sched_start(casty_system_t *system);
+void casty__sched_stop(casty_system_t *system);
+/* Makes `actor` runnable. `woken` says a message woke it (it may then run
+ * next on this worker); otherwise it yielded or is new, and goes behind the
+ * others. Any thread. */
+void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool woken);
+
+#endif

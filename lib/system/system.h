@@ -1,0 +1,97 @@
+/* The system as the files of lib/ share it: its parking words, its
+ * workers, its counters, its lock and what it guards (system.c). */
+#ifndef CASTY_LIB_SYSTEM_SYSTEM_H
+#define CASTY_LIB_SYSTEM_SYSTEM_H
+
+#include <ck_md.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actor/cell.h"
+#include "actor/names.h"
+#include "casty/system.h"
+#include "queue/injector.h"
+#include "sched/sched.h"
+
+typedef enum casty__system_state {
+    CASTY__SYSTEM_RUNNING,
+    CASTY__SYSTEM_STOPPING,
+    CASTY__SYSTEM_DOWN,
+} casty__system_state_t;
+
+typedef struct casty__slab casty__slab_t;
+
+/* Shards of the counts of sends from threads outside the pool; a thread
+ * sticks to one, so senders rarely share a cache line. A send counts itself
+ * `begun` before its gen check and `ended` once its push is done (shutdown
+ * waits for the two to meet), and `refused` when it did not enter. */
+#define CASTY__SEND_SHARDS 16u
+
+typedef struct casty__send_shard {
+    _Alignas(CK_MD_CACHELINE) _Atomic uint64_t begun;
+    _Atomic uint64_t ended;
+    _Atomic uint64_t refused;
+    char pad[CK_MD_CACHELINE - 3 * sizeof(uint64_t)];
+} casty__send_shard_t;
+
+struct casty_system {
+    casty__injector_t injector;
+
+    /* Parking: a worker about to sleep counts itself in `sleepers`, checks
+     * every queue and slot once more, then sleeps on `wake_seq` (futex). A
+     * producer publishes its work, then bumps `wake_seq` if anyone sleeps
+     * (sched.c). Every submit reads `sleepers` with an RMW: a line of their
+     * own, so that the tells' reads of `max_payload` below do not share it. */
+    alignas(CK_MD_CACHELINE) _Atomic uint32_t wake_seq;
+    _Atomic uint32_t sleepers;
+    _Atomic bool quit;
+
+    /* Read by every tell and every run; written at create and shutdown. */
+    alignas(CK_MD_CACHELINE) casty__worker_t *workers;
+    uint32_t nworkers;
+    _Atomic uint32_t state; /* a casty__system_state_t */
+    size_t max_payload;
+    char *name;
+    uint64_t serial; /* unique among the systems of this process */
+
+    /* Outcomes counted by any thread (see casty_stats_t). */
+    alignas(CK_MD_CACHELINE) _Atomic uint64_t dead_letters;
+    _Atomic uint64_t replies;
+    _Atomic uint64_t late_replies;
+    _Atomic uint64_t oversized_replies;
+    _Atomic uint64_t invalid_behaviors;
+    /* The same as the workers' counters, for threads outside the pool. */
+    _Atomic uint64_t spawned_outside;
+    _Atomic uint64_t stopped_outside;
+    _Atomic uint32_t stop_waiters; /* threads in casty_wait_stopped */
+    /* Threads inside a blocking call on the system (ask, the waits, a
+     * shutdown); destroy waits for 0 before it frees what they touch. */
+    _Atomic uint32_t callers;
+
+    /* Guards the top-level actors, the shared cell pool, the slabs and the
+     * promise pool; `cond` signals each stop to waiters. */
+    alignas(CK_MD_CACHELINE) pthread_mutex_t lock;
+    pthread_cond_t cond;
+    casty__actor_t *roots;
+    uint64_t nroots;
+    casty__actor_t *free_cells;
+    casty__slab_t *slabs;
+    casty__promise_t *free_promises;
+    /* Every promise ever made, newest first; a promise is freed only by
+     * destroy, so a stopping actor may walk the list without the lock. */
+    _Atomic(casty__promise_t *) all_promises;
+    casty_system_t *next_live; /* on the process's list of live systems */
+
+    casty__names_t names;
+    casty__send_shard_t outside_sends[CASTY__SEND_SHARDS];
+};
+
+/* system.c */
+/* Puts a promise kept by an exiting thread back in the pool of `system`, if
+ * the system with that address and serial number still lives. */
+void casty__system_give_back(casty_system_t *system, uint64_t serial, casty__promise_t *promise);
+
+#endif
