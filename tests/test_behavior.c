@@ -25,19 +25,6 @@
 
 TestSuite(behavior, .init = start_system, .fini = stop_system, .timeout = 30);
 
-/* Waits up to 5 s for *flag to become non-zero. */
-static bool wait_flag(atomic_int *flag)
-{
-    int64_t deadline = now_ns() + 5000000000;
-    while (atomic_load(flag) == 0) {
-        if (now_ns() > deadline) {
-            return false;
-        }
-        pause_briefly();
-    }
-    return true;
-}
-
 /* ---- a counter whose state lives only in its behavior ---- */
 
 enum {
@@ -518,10 +505,7 @@ static casty_behavior_t gate_receive(casty_ctx_t *ctx, const casty_msg_t *msg, c
     (void)env;
     if (msg->type == MSG_BLOCK) {
         atomic_store(&child_blocked, 1);
-        int64_t deadline = now_ns() + 10000000000; /* never hang the worker for good */
-        while (atomic_load(&gate_open) == 0 && now_ns() < deadline) {
-            pause_briefly();
-        }
+        wait_flag(&gate_open, 10.0);
         atomic_store(&child_finished, 1);
     }
     return casty_same();
@@ -551,7 +535,7 @@ Test(behavior, parent_finishes_stopping_only_after_its_children)
     int parent_calls = atomic_load(&family_receive_calls);
 
     cr_assert_eq(casty_tell(child, MSG_BLOCK, NULL, 0), CASTY_OK);
-    cr_assert(wait_flag(&child_blocked), "the child never started its blocking message");
+    cr_assert(wait_flag(&child_blocked, 5.0), "the child never started its blocking message");
 
     cr_assert_eq(casty_stop(p), CASTY_OK);
     cr_expect_eq(casty_wait_stopped(sys, p, CASTY_MILLIS(200)), CASTY_ETIMEDOUT,
@@ -758,7 +742,7 @@ Test(behavior, a_late_stop_request_never_reaches_the_next_incarnation)
     casty_ref_t blocker;
     cr_assert_eq(casty_spawn(sys, casty_receive_stateless(gate_receive), NULL, &blocker), CASTY_OK);
     cr_assert_eq(casty_tell(blocker, MSG_BLOCK, NULL, 0), CASTY_OK);
-    cr_assert(wait_flag(&child_blocked));
+    cr_assert(wait_flag(&child_blocked, 5.0));
 
     node_req_t q;
     memset(&q, 0, sizeof q);

@@ -26,19 +26,6 @@
 
 TestSuite(guarantees, .init = start_system, .fini = stop_system, .timeout = 60);
 
-/* Waits up to 5 s for *value to reach `want`. */
-static bool wait_at_least(atomic_uint_fast64_t *value, uint64_t want)
-{
-    int64_t deadline = now_ns() + 5000000000;
-    while (atomic_load(value) < want) {
-        if (now_ns() > deadline) {
-            return false;
-        }
-        pause_briefly();
-    }
-    return true;
-}
-
 typedef struct get_req {
     casty_ref_t reply_to;
 } get_req_t;
@@ -372,7 +359,7 @@ static race_arg_t run_stop_race(bool external_stop)
         cr_assert_eq(pthread_create(&threads[i], NULL, race_sender, &args[i]), 0);
     }
     if (external_stop) {
-        cr_assert(wait_at_least(&race_handled, RACE_STOP_AT), "the actor handled too little");
+        cr_assert(wait_for_count(&race_handled, RACE_STOP_AT, 5.0), "the actor handled too little");
         cr_assert_eq(casty_stop(target), CASTY_OK);
     }
     race_arg_t total = {.target = target};
@@ -566,7 +553,7 @@ Test(guarantees, shutdown_returns_while_actors_message_each_other_forever)
     }
     casty_ref_t court;
     cr_assert_eq(casty_spawn(sys, casty_setup_stateless(court_start), "court", &court), CASTY_OK);
-    cr_assert(wait_at_least(&hits, 100000), "the players are not playing");
+    cr_assert(wait_for_count(&hits, 100000, 5.0), "the players are not playing");
 
     int64_t t0 = now_ns();
     cr_assert_eq(casty_system_shutdown(sys), CASTY_OK);
@@ -626,7 +613,7 @@ Test(guarantees, tells_racing_shutdown_are_all_accounted)
             args[i] = (hammer_arg_t){.target = target};
             cr_assert_eq(pthread_create(&threads[i], NULL, hammer, &args[i]), 0);
         }
-        cr_assert(wait_at_least(&race_handled, 10000));
+        cr_assert(wait_for_count(&race_handled, 10000, 5.0));
         cr_assert_eq(casty_system_shutdown(s), CASTY_OK);
         uint64_t ok = 0, enoactor = 0, eshutdown = 0, other = 0;
         for (int i = 0; i < HAMMERS; i++) {
