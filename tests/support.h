@@ -104,13 +104,27 @@ static inline void hold_back(uint64_t sent, atomic_uint_fast64_t *handled, uint6
     }
 }
 
-/* Polls every millisecond until *count reaches `want`, for at most `seconds`. */
-static inline void wait_for_count(atomic_uint_fast64_t *count, uint64_t want, double seconds)
+/* Polls every millisecond until *count reaches `want`, for at most `seconds`;
+ * returns whether it did. */
+static inline bool wait_for_count(atomic_uint_fast64_t *count, uint64_t want, double seconds)
 {
     double deadline = now_s() + seconds;
     while (atomic_load(count) < want && now_s() < deadline) {
         sleep_ns(1000000);
     }
+    return atomic_load(count) >= want;
+}
+
+/* Polls every 200 us until *flag is non-zero, for at most `seconds`; returns
+ * whether it is. A handler that waits for the test this way never holds its
+ * worker for good, whatever the test does. */
+static inline bool wait_flag(atomic_int *flag, double seconds)
+{
+    double deadline = now_s() + seconds;
+    while (atomic_load(flag) == 0 && now_s() < deadline) {
+        pause_briefly();
+    }
+    return atomic_load(flag) != 0;
 }
 
 /* Returns 1, after a message, when sys has counted any dead letter or

@@ -100,10 +100,7 @@ static casty_behavior_t server_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
         break;
     case MSG_LATE: {
         atomic_store(&late_started, 1);
-        int64_t deadline = now_ns() + 10000000000;
-        while (atomic_load(&late_gate) == 0 && now_ns() < deadline) {
-            pause_briefly();
-        }
+        wait_flag(&late_gate, 10.0);
         echo_reply_t r = echo_of(q);
         atomic_store(&late_tell_rc, casty_tell(q->reply_to, MSG_ECHO, &r, sizeof r));
         atomic_store(&late_done, 1);
@@ -249,10 +246,7 @@ Test(ask, a_late_reply_is_dropped_counted_and_never_written)
     uint64_t before = late_replies();
 
     atomic_store(&late_gate, 1);
-    int64_t deadline = now_ns() + 5000000000;
-    while (atomic_load(&late_done) == 0 && now_ns() < deadline) {
-        pause_briefly();
-    }
+    wait_flag(&late_done, 5.0);
     cr_assert_eq(atomic_load(&late_done), 1, "the handler never replied");
     cr_expect_eq(atomic_load(&late_tell_rc), CASTY_ENOACTOR,
                  "the late reply was accepted (tell returned %d)", atomic_load(&late_tell_rc));

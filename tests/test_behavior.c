@@ -16,6 +16,7 @@
 
 #include "casty/casty.h"
 #include "support_criterion.h"
+#include "support_node.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(5)
 #define WAIT_TIMEOUT CASTY_SECONDS(5)
@@ -23,19 +24,6 @@
 /* ---- helpers ---- */
 
 TestSuite(behavior, .init = start_system, .fini = stop_system, .timeout = 30);
-
-/* Waits up to 5 s for *flag to become non-zero. */
-static bool wait_flag(atomic_int *flag)
-{
-    int64_t deadline = now_ns() + 5000000000;
-    while (atomic_load(flag) == 0) {
-        if (now_ns() > deadline) {
-            return false;
-        }
-        pause_briefly();
-    }
-    return true;
-}
 
 /* ---- a counter whose state lives only in its behavior ---- */
 
@@ -517,10 +505,7 @@ static casty_behavior_t gate_receive(casty_ctx_t *ctx, const casty_msg_t *msg, c
     (void)env;
     if (msg->type == MSG_BLOCK) {
         atomic_store(&child_blocked, 1);
-        int64_t deadline = now_ns() + 10000000000; /* never hang the worker for good */
-        while (atomic_load(&gate_open) == 0 && now_ns() < deadline) {
-            pause_briefly();
-        }
+        wait_flag(&gate_open, 10.0);
         atomic_store(&child_finished, 1);
     }
     return casty_same();
@@ -550,7 +535,7 @@ Test(behavior, parent_finishes_stopping_only_after_its_children)
     int parent_calls = atomic_load(&family_receive_calls);
 
     cr_assert_eq(casty_tell(child, MSG_BLOCK, NULL, 0), CASTY_OK);
-    cr_assert(wait_flag(&child_blocked), "the child never started its blocking message");
+    cr_assert(wait_flag(&child_blocked, 5.0), "the child never started its blocking message");
 
     cr_assert_eq(casty_stop(p), CASTY_OK);
     cr_expect_eq(casty_wait_stopped(sys, p, CASTY_MILLIS(200)), CASTY_ETIMEDOUT,
@@ -614,92 +599,11 @@ Test(behavior, grandchildren_stop_with_the_top)
     cr_expect_eq(casty_lookup(sys, "/a/n/n", &c), CASTY_ENOTFOUND);
 }
 
-/* ---- casty_ctx_stop and casty_ctx_spawn through a remote-controlled node ---- */
-
-enum { OP_SPAWN = 30, OP_STOP, OP_STOP_SELF, OP_PING };
-
-typedef struct node_req {
-    char name[24];      /* OP_SPAWN: the child's name; "" for an anonymous child */
-    casty_ref_t target; /* OP_STOP: what to stop */
-    casty_ref_t reply_to;
-} node_req_t;
-
-typedef struct node_reply {
-    int32_t rc;
-    casty_ref_t ref; /* OP_SPAWN: the child; OP_PING: self */
-} node_reply_t;
-
-static casty_behavior_t node_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
-{
-    (void)env;
-    const node_req_t *q = msg->payload;
-    node_reply_t r = {.rc = CASTY_OK, .ref = CASTY_REF_NONE};
-    switch (msg->type) {
-    case OP_SPAWN:
-        r.rc = casty_ctx_spawn(ctx, casty_receive_stateless(node_receive),
-                               q->name[0] != '\0' ? q->name : NULL, &r.ref);
-        break;
-    case OP_STOP:
-        r.rc = casty_ctx_stop(ctx, q->target);
-        break;
-    case OP_STOP_SELF:
-        r.rc = casty_ctx_stop(ctx, casty_self(ctx));
-        casty_tell(q->reply_to, msg->type, &r, sizeof r);
-        /* Whatever the handler returns, the actor stops. */
-        return casty_receive_stateless(node_receive);
-    case OP_PING:
-        r.ref = casty_self(ctx);
-        break;
-    default:
-        return casty_unhandled();
-    }
-    casty_tell(q->reply_to, msg->type, &r, sizeof r);
-    return casty_same();
-}
-
-static casty_ref_t spawn_node(const char *name)
-{
-    casty_ref_t ref;
-    int rc = casty_spawn(sys, casty_receive_stateless(node_receive), name, &ref);
-    cr_assert_eq(rc, CASTY_OK, "casty_spawn %s: %s", name ? name : "(anonymous)",
-                 casty_strerror(rc));
-    return ref;
-}
-
-static node_reply_t ask_node(casty_ref_t node, uint32_t op, const char *name, casty_ref_t target)
-{
-    node_req_t q;
-    memset(&q, 0, sizeof q);
-    if (name != NULL) {
-        strncpy(q.name, name, sizeof q.name - 1);
-    }
-    q.target = target;
-    node_reply_t r = {.rc = 12345};
-    int rc = casty_ask(node, op, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT);
-    cr_assert_eq(rc, CASTY_OK, "ask: %s", casty_strerror(rc));
-    return r;
-}
-
-static casty_ref_t node_spawn(casty_ref_t parent, const char *name)
-{
-    node_reply_t r = ask_node(parent, OP_SPAWN, name, CASTY_REF_NONE);
-    cr_assert_eq(r.rc, CASTY_OK, "casty_ctx_spawn %s: %s", name ? name : "(anonymous)",
-                 casty_strerror(r.rc));
-    return r.ref;
-}
-
-static bool node_alive(casty_ref_t node)
-{
-    node_req_t q;
-    memset(&q, 0, sizeof q);
-    node_reply_t r;
-    int rc = casty_ask(node, OP_PING, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT);
-    return rc == CASTY_OK && casty_ref_equal(r.ref, node);
-}
+/* ---- casty_ctx_stop and casty_ctx_spawn through a node (support_node.h) ---- */
 
 Test(behavior, ctx_stop_of_a_child)
 {
-    casty_ref_t p = spawn_node("p");
+    casty_ref_t p = spawn_node(sys, "p");
     casty_ref_t c = node_spawn(p, "c");
     cr_assert(node_alive(c));
     cr_expect_eq(ask_node(p, OP_STOP, NULL, c).rc, CASTY_OK);
@@ -715,7 +619,7 @@ Test(behavior, ctx_stop_of_a_child)
 
 Test(behavior, ctx_stop_of_self_stops_whatever_the_handler_returns)
 {
-    casty_ref_t n = spawn_node(NULL);
+    casty_ref_t n = spawn_node(sys, NULL);
     cr_expect_eq(ask_node(n, OP_STOP_SELF, NULL, CASTY_REF_NONE).rc, CASTY_OK);
     cr_assert_eq(casty_wait_stopped(sys, n, WAIT_TIMEOUT), CASTY_OK);
     node_req_t q;
@@ -725,8 +629,8 @@ Test(behavior, ctx_stop_of_self_stops_whatever_the_handler_returns)
 
 Test(behavior, ctx_stop_of_a_non_child_is_enotchild)
 {
-    casty_ref_t p = spawn_node("p");
-    casty_ref_t other = spawn_node("other");
+    casty_ref_t p = spawn_node(sys, "p");
+    casty_ref_t other = spawn_node(sys, "other");
     casty_ref_t child = node_spawn(p, "child");
     casty_ref_t grandchild = node_spawn(child, "grandchild");
 
@@ -756,8 +660,8 @@ Test(behavior, duplicate_top_level_name_is_eexist)
 
 Test(behavior, child_names_are_scoped_by_parent)
 {
-    casty_ref_t p1 = spawn_node("p1");
-    casty_ref_t p2 = spawn_node("p2");
+    casty_ref_t p1 = spawn_node(sys, "p1");
+    casty_ref_t p2 = spawn_node(sys, "p2");
     casty_ref_t k1 = node_spawn(p1, "kid");
     casty_ref_t k2 = node_spawn(p2, "kid");
     cr_expect_not(casty_ref_equal(k1, k2));
@@ -779,7 +683,7 @@ Test(behavior, child_names_are_scoped_by_parent)
 
 Test(behavior, anonymous_parent_still_keeps_child_names_unique)
 {
-    casty_ref_t anon = spawn_node(NULL);
+    casty_ref_t anon = spawn_node(sys, NULL);
     node_spawn(anon, "kid");
     cr_expect_eq(ask_node(anon, OP_SPAWN, "kid", CASTY_REF_NONE).rc, CASTY_EEXIST);
     node_spawn(anon, "kid2");
@@ -800,7 +704,7 @@ Test(behavior, a_stopped_actors_name_is_free_again)
     cr_expect_eq(ask_count(fresh), 9);
 
     /* The same for a child's name. */
-    casty_ref_t p = spawn_node("p");
+    casty_ref_t p = spawn_node(sys, "p");
     casty_ref_t kid = node_spawn(p, "kid");
     cr_expect_eq(ask_node(p, OP_STOP, NULL, kid).rc, CASTY_OK);
     cr_assert_eq(casty_wait_stopped(sys, kid, WAIT_TIMEOUT), CASTY_OK);
@@ -829,8 +733,8 @@ Test(behavior, a_late_stop_request_never_reaches_the_next_incarnation)
     config.workers = 1;
     cr_assert_eq(casty_system_create(&config, &sys), CASTY_OK);
 
-    casty_ref_t spawner = spawn_node("spawner");
-    casty_ref_t p = spawn_node("p");
+    casty_ref_t spawner = spawn_node(sys, "spawner");
+    casty_ref_t p = spawn_node(sys, "p");
     casty_ref_t c = node_spawn(p, "c");
 
     /* Hold the only worker so that all of p's messages are queued before
@@ -838,7 +742,7 @@ Test(behavior, a_late_stop_request_never_reaches_the_next_incarnation)
     casty_ref_t blocker;
     cr_assert_eq(casty_spawn(sys, casty_receive_stateless(gate_receive), NULL, &blocker), CASTY_OK);
     cr_assert_eq(casty_tell(blocker, MSG_BLOCK, NULL, 0), CASTY_OK);
-    cr_assert(wait_flag(&child_blocked));
+    cr_assert(wait_flag(&child_blocked, 5.0));
 
     node_req_t q;
     memset(&q, 0, sizeof q);

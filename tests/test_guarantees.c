@@ -19,24 +19,12 @@
 
 #include "casty/casty.h"
 #include "support_criterion.h"
+#include "support_node.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(10)
 #define WAIT_TIMEOUT CASTY_SECONDS(10)
 
 TestSuite(guarantees, .init = start_system, .fini = stop_system, .timeout = 60);
-
-/* Waits up to 5 s for *value to reach `want`. */
-static bool wait_at_least(atomic_uint_fast64_t *value, uint64_t want)
-{
-    int64_t deadline = now_ns() + 5000000000;
-    while (atomic_load(value) < want) {
-        if (now_ns() > deadline) {
-            return false;
-        }
-        pause_briefly();
-    }
-    return true;
-}
 
 typedef struct get_req {
     casty_ref_t reply_to;
@@ -371,7 +359,7 @@ static race_arg_t run_stop_race(bool external_stop)
         cr_assert_eq(pthread_create(&threads[i], NULL, race_sender, &args[i]), 0);
     }
     if (external_stop) {
-        cr_assert(wait_at_least(&race_handled, RACE_STOP_AT), "the actor handled too little");
+        cr_assert(wait_for_count(&race_handled, RACE_STOP_AT, 5.0), "the actor handled too little");
         cr_assert_eq(casty_stop(target), CASTY_OK);
     }
     race_arg_t total = {.target = target};
@@ -448,73 +436,20 @@ Test(guarantees, tell_to_a_stopped_actor_is_a_counted_dead_letter)
     cr_expect_eq(atomic_load(&race_handled), 1);
 }
 
-/* A node that spawns and stops children on request; with one worker, a
- * stopped child's cell is recycled for the next spawn, so the stale ref and
- * the new one share a cell. */
-enum { OP_SPAWN = 40, OP_STOP, OP_PROBE };
-
-typedef struct node_req {
-    casty_ref_t target;
-    casty_ref_t reply_to;
-} node_req_t;
-
-typedef struct node_reply {
-    int32_t rc;
-    casty_ref_t ref;
-} node_reply_t;
-
-static atomic_uint_fast64_t probe_handled;
-
-static casty_behavior_t node_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
-{
-    (void)env;
-    const node_req_t *q = msg->payload;
-    node_reply_t r = {.rc = CASTY_OK, .ref = CASTY_REF_NONE};
-    switch (msg->type) {
-    case OP_SPAWN:
-        r.rc = casty_ctx_spawn(ctx, casty_receive_stateless(node_receive), NULL, &r.ref);
-        break;
-    case OP_STOP:
-        r.rc = casty_ctx_stop(ctx, q->target);
-        break;
-    case OP_PROBE:
-        atomic_fetch_add(&probe_handled, 1);
-        return casty_same();
-    case MSG_GET:
-        r.ref = casty_self(ctx);
-        break;
-    default:
-        return casty_unhandled();
-    }
-    casty_tell(q->reply_to, msg->type, &r, sizeof r);
-    return casty_same();
-}
-
-static node_reply_t ask_node(casty_ref_t node, uint32_t op, casty_ref_t target)
-{
-    node_req_t q = {.target = target};
-    node_reply_t r = {.rc = 12345};
-    int rc = casty_ask(node, op, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT);
-    cr_assert_eq(rc, CASTY_OK, "ask: %s", casty_strerror(rc));
-    return r;
-}
-
+/* A node (support_node.h) spawns and stops children on request; with one
+ * worker, a stopped child's cell is recycled for the next spawn, so the stale
+ * ref and the new one share a cell. */
 Test(guarantees, stale_ref_never_reaches_the_next_incarnation)
 {
     casty_system_t *one = make_system(1);
-    casty_ref_t parent;
-    cr_assert_eq(casty_spawn(one, casty_receive_stateless(node_receive), NULL, &parent), CASTY_OK);
+    casty_ref_t parent = spawn_node(one, NULL);
     casty_ref_t stale = CASTY_REF_NONE, fresh = CASTY_REF_NONE;
     bool reused = false;
     for (int attempt = 0; attempt < 50 && !reused; attempt++) {
-        node_reply_t r = ask_node(parent, OP_SPAWN, CASTY_REF_NONE);
-        cr_assert_eq(r.rc, CASTY_OK);
-        stale = r.ref;
-        cr_assert_eq(ask_node(parent, OP_STOP, stale).rc, CASTY_OK);
+        stale = node_spawn(parent, NULL);
+        cr_assert_eq(ask_node(parent, OP_STOP, NULL, stale).rc, CASTY_OK);
         cr_assert_eq(casty_wait_stopped(one, stale, WAIT_TIMEOUT), CASTY_OK);
-        r = ask_node(parent, OP_SPAWN, CASTY_REF_NONE);
-        cr_assert_eq(r.rc, CASTY_OK);
-        fresh = r.ref;
+        fresh = node_spawn(parent, NULL);
         reused = fresh.cell == stale.cell;
     }
     cr_assert(reused, "no cell was recycled in 50 tries; the test proves nothing");
@@ -526,9 +461,9 @@ Test(guarantees, stale_ref_never_reaches_the_next_incarnation)
     cr_expect_eq(casty_stop(stale), CASTY_ENOACTOR, "a stale ref cannot stop the new actor");
     /* A round trip through the new incarnation: the stale tell, had it been
      * queued, would have been handled first. */
-    cr_expect(casty_ref_equal(ask_node(fresh, MSG_GET, CASTY_REF_NONE).ref, fresh));
+    cr_expect(casty_ref_equal(node_ping(fresh).ref, fresh));
     casty_stats_t after = stats_of(one);
-    cr_expect_eq(atomic_load(&probe_handled), 0, "the new incarnation got the stale message");
+    cr_expect_eq(atomic_load(&node_probes_handled), 0, "the new incarnation got the stale message");
     cr_expect_eq(after.dead_letters - before.dead_letters, 1);
     cr_expect_eq(casty_wait_stopped(one, fresh, 0), CASTY_ETIMEDOUT, "the new actor lives");
     casty_system_destroy(one);
@@ -618,7 +553,7 @@ Test(guarantees, shutdown_returns_while_actors_message_each_other_forever)
     }
     casty_ref_t court;
     cr_assert_eq(casty_spawn(sys, casty_setup_stateless(court_start), "court", &court), CASTY_OK);
-    cr_assert(wait_at_least(&hits, 100000), "the players are not playing");
+    cr_assert(wait_for_count(&hits, 100000, 5.0), "the players are not playing");
 
     int64_t t0 = now_ns();
     cr_assert_eq(casty_system_shutdown(sys), CASTY_OK);
@@ -678,7 +613,7 @@ Test(guarantees, tells_racing_shutdown_are_all_accounted)
             args[i] = (hammer_arg_t){.target = target};
             cr_assert_eq(pthread_create(&threads[i], NULL, hammer, &args[i]), 0);
         }
-        cr_assert(wait_at_least(&race_handled, 10000));
+        cr_assert(wait_for_count(&race_handled, 10000, 5.0));
         cr_assert_eq(casty_system_shutdown(s), CASTY_OK);
         uint64_t ok = 0, enoactor = 0, eshutdown = 0, other = 0;
         for (int i = 0; i < HAMMERS; i++) {

@@ -13,45 +13,9 @@
 
 #include "casty/casty.h"
 #include "support_criterion.h"
+#include "support_node.h"
 
 #define ASK_TIMEOUT CASTY_SECONDS(10)
-
-enum { MSG_PING = 1, MSG_SPAWN_KIDS };
-
-typedef struct req {
-    uint32_t kids;
-    casty_ref_t reply_to;
-} req_t;
-
-static casty_behavior_t node_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
-{
-    (void)env;
-    const req_t *q = msg->payload;
-    int32_t rc = CASTY_OK;
-    switch (msg->type) {
-    case MSG_PING:
-        break;
-    case MSG_SPAWN_KIDS:
-        for (uint32_t i = 0; i < q->kids && rc == CASTY_OK; i++) {
-            casty_ref_t kid;
-            rc = casty_ctx_spawn(ctx, casty_receive_stateless(node_receive), NULL, &kid);
-        }
-        break;
-    default:
-        return casty_unhandled();
-    }
-    casty_tell(q->reply_to, msg->type, &rc, sizeof rc);
-    return casty_same();
-}
-
-static int32_t ask_node(casty_ref_t node, uint32_t type, uint32_t kids)
-{
-    req_t q = {.kids = kids};
-    int32_t rc = 12345;
-    int arc = casty_ask(node, type, &q, sizeof q, &q.reply_to, &rc, sizeof rc, ASK_TIMEOUT);
-    cr_assert_eq(arc, CASTY_OK, "ask: %s", casty_strerror(arc));
-    return rc;
-}
 
 /* ---- worker counts ---- */
 
@@ -73,12 +37,11 @@ ParameterizedTest(uint32_t *workers, system, create_run_destroy, .timeout = 60)
     enum { ACTORS = 64 };
     casty_ref_t refs[ACTORS];
     for (int i = 0; i < ACTORS; i++) {
-        cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), NULL, &refs[i]),
-                     CASTY_OK);
+        cr_assert_eq(casty_spawn(s, node_behavior(), NULL, &refs[i]), CASTY_OK);
     }
     for (int round = 0; round < 10; round++) {
         for (int i = 0; i < ACTORS; i++) {
-            cr_assert_eq(ask_node(refs[i], MSG_PING, 0), CASTY_OK);
+            cr_assert_eq(node_ping(refs[i]).rc, CASTY_OK);
         }
     }
     cr_expect_eq(stats_of(s).spawned, ACTORS);
@@ -94,8 +57,8 @@ Test(system, create_and_destroy_many_times, .timeout = 60)
         casty_system_t *s;
         cr_assert_eq(casty_system_create(&config, &s), CASTY_OK);
         casty_ref_t a;
-        cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), "a", &a), CASTY_OK);
-        cr_assert_eq(ask_node(a, MSG_PING, 0), CASTY_OK);
+        cr_assert_eq(casty_spawn(s, node_behavior(), "a", &a), CASTY_OK);
+        cr_assert_eq(node_ping(a).rc, CASTY_OK);
         casty_system_destroy(s); /* without an explicit shutdown */
     }
 }
@@ -119,7 +82,7 @@ Test(system, default_config)
     cr_expect_eq(casty_system_workers(s), (uint32_t)cpus);
     cr_expect_str_eq(casty_system_name(s), "casty");
     casty_ref_t a;
-    cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), NULL, &a), CASTY_OK);
+    cr_assert_eq(casty_spawn(s, node_behavior(), NULL, &a), CASTY_OK);
     static unsigned char buf[64 * 1024 + 1];
     cr_expect_eq(casty_tell(a, 99, buf, 64 * 1024), CASTY_OK, "64 KiB by default");
     cr_expect_eq(casty_tell(a, 99, buf, 64 * 1024 + 1), CASTY_EMSGSIZE);
@@ -160,9 +123,8 @@ Test(system, stats_count_spawns_and_stops, .timeout = 60)
     enum { TOP = 5, KIDS = 3 };
     casty_ref_t tops[TOP];
     for (int i = 0; i < TOP; i++) {
-        cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), NULL, &tops[i]),
-                     CASTY_OK);
-        cr_assert_eq(ask_node(tops[i], MSG_SPAWN_KIDS, KIDS), CASTY_OK);
+        cr_assert_eq(casty_spawn(s, node_behavior(), NULL, &tops[i]), CASTY_OK);
+        cr_assert_eq(node_spawn_kids(tops[i], KIDS), CASTY_OK);
     }
     cr_expect_eq(stats_of(s).spawned, TOP * (1 + KIDS), "spawns from threads and from workers");
     cr_expect_eq(stats_of(s).stopped, 0);
@@ -174,9 +136,9 @@ Test(system, stats_count_spawns_and_stops, .timeout = 60)
     cr_expect_eq(wait_stopped_count(s, 2 * (1 + KIDS)), 2 * (1 + KIDS), "two families stopped");
 
     /* An unhandled message is counted. */
-    req_t q = {0};
+    node_req_t q = {0};
     cr_assert_eq(casty_tell(tops[2], 99, &q, sizeof q), CASTY_OK);
-    cr_assert_eq(ask_node(tops[2], MSG_PING, 0), CASTY_OK);
+    cr_assert_eq(node_ping(tops[2]).rc, CASTY_OK);
     cr_expect_eq(stats_of(s).unhandled, 1);
 
     cr_assert_eq(casty_system_shutdown(s), CASTY_OK);
@@ -193,7 +155,7 @@ Test(system, shutdown_is_idempotent, .timeout = 30)
     casty_system_t *s;
     cr_assert_eq(casty_system_create(NULL, &s), CASTY_OK);
     casty_ref_t a;
-    cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), "a", &a), CASTY_OK);
+    cr_assert_eq(casty_spawn(s, node_behavior(), "a", &a), CASTY_OK);
     cr_expect_eq(casty_system_shutdown(s), CASTY_OK);
     cr_expect_eq(casty_system_shutdown(s), CASTY_OK);
     cr_expect_eq(casty_system_shutdown(s), CASTY_OK);
@@ -234,7 +196,7 @@ Test(system, wait_stopped_forever_returns_when_the_actor_stops, .timeout = 30)
     casty_system_t *s;
     cr_assert_eq(casty_system_create(NULL, &s), CASTY_OK);
     casty_ref_t a;
-    cr_assert_eq(casty_spawn(s, casty_receive_stateless(node_receive), NULL, &a), CASTY_OK);
+    cr_assert_eq(casty_spawn(s, node_behavior(), NULL, &a), CASTY_OK);
     cr_assert_eq(casty_stop(a), CASTY_OK);
     cr_expect_eq(casty_wait_stopped(s, a, CASTY_FOREVER), CASTY_OK);
     casty_system_destroy(s);
@@ -246,13 +208,12 @@ Test(system, two_systems_are_independent)
     cr_assert_eq(casty_system_create(NULL, &s1), CASTY_OK);
     cr_assert_eq(casty_system_create(NULL, &s2), CASTY_OK);
     casty_ref_t a1, a2;
-    cr_assert_eq(casty_spawn(s1, casty_receive_stateless(node_receive), "a", &a1), CASTY_OK);
-    cr_assert_eq(casty_spawn(s2, casty_receive_stateless(node_receive), "a", &a2), CASTY_OK,
-                 "names are per system");
+    cr_assert_eq(casty_spawn(s1, node_behavior(), "a", &a1), CASTY_OK);
+    cr_assert_eq(casty_spawn(s2, node_behavior(), "a", &a2), CASTY_OK, "names are per system");
     cr_assert_eq(casty_system_shutdown(s1), CASTY_OK);
-    cr_expect_eq(ask_node(a2, MSG_PING, 0), CASTY_OK, "the other system runs on");
+    cr_expect_eq(node_ping(a2).rc, CASTY_OK, "the other system runs on");
     cr_expect_eq(stats_of(s2).stopped, 0);
     casty_system_destroy(s1);
-    cr_expect_eq(ask_node(a2, MSG_PING, 0), CASTY_OK);
+    cr_expect_eq(node_ping(a2).rc, CASTY_OK);
     casty_system_destroy(s2);
 }
