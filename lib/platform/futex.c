@@ -1,7 +1,10 @@
-/* Sleeping and waking on a 32-bit word (Linux futex), and the clock. */
+/* Sleeping and waking on a 32-bit word (Linux futex), the clock, and the
+ * process-wide barrier (Linux membarrier). */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,4 +36,25 @@ void casty__futex_wait(_Atomic uint32_t *word, uint32_t expected, casty_duration
 void casty__futex_wake(_Atomic uint32_t *word, int count)
 {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+}
+
+static bool membarrier_ready;
+static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
+
+static void membarrier_register(void)
+{
+    membarrier_ready =
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+bool casty__membarrier_init(void)
+{
+    pthread_once(&membarrier_once, membarrier_register);
+    return membarrier_ready;
+}
+
+void casty__membarrier(void)
+{
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }

@@ -4,6 +4,7 @@
 #define CASTY_LIB_PLATFORM_PLATFORM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "casty/system.h"
@@ -16,5 +17,15 @@ void casty__futex_wait(_Atomic uint32_t *word, uint32_t expected, casty_duration
 void casty__futex_wake(_Atomic uint32_t *word, int count);
 /* Nanoseconds on the monotonic clock. Any thread. */
 int64_t casty__now_ns(void);
+
+/* Makes casty__membarrier usable in this process (registers with the
+ * kernel's membarrier, once); false where the kernel refuses it. Any
+ * thread, any number of times. */
+bool casty__membarrier_init(void);
+/* A full memory barrier executed by every running thread of the process,
+ * before this returns: lets a rare path (parking) pair with plain loads and
+ * stores on a hot path, which then needs no fence of its own. Only after
+ * casty__membarrier_init returned true. Any thread. */
+void casty__membarrier(void);
 
 #endif

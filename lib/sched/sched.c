@@ -103,21 +103,37 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
         return;
     }
     if (woken) {
-        casty__actor_t *displaced = atomic_exchange_explicit(&w->next, actor, memory_order_seq_cst);
+        casty__actor_t *displaced = atomic_load_explicit(&w->next, memory_order_relaxed);
         atomic_store_explicit(&w->next_fills,
                               atomic_load_explicit(&w->next_fills, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         w->next_sends = 0;
         if (displaced == NULL) {
-            /* A filled slot is work a parked worker may have to take. The
-             * exchange and this load are seq_cst, as are the parker's count
-             * and its look at the slots: one of the two sees the other,
-             * without an RMW on the shared `sleepers` per message. */
+            /* Only the owner fills its slot, and a thief only empties it,
+             * so an empty slot stays empty until this store. A filled slot
+             * is work a parked worker may have to take: the parker counts
+             * itself in `sleepers`, then looks at the slots after a
+             * process-wide barrier (casty__membarrier), which orders this
+             * store before this thread's load of `sleepers` for it, so one
+             * of the two sees the other at the price of neither an RMW nor
+             * a fence here. Without membarrier, the exchange and the load
+             * are seq_cst, as are the parker's count and look. */
+            if (system->plain_slots) {
+                atomic_store_explicit(&w->next, actor, memory_order_release);
+                atomic_signal_fence(memory_order_seq_cst); /* keep the load after the store */
+            } else {
+                atomic_exchange_explicit(&w->next, actor, memory_order_seq_cst);
+            }
             if (atomic_load_explicit(&system->sleepers, memory_order_seq_cst) > 0) {
                 atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
                 casty__futex_wake(&system->wake_seq, 1);
             }
             return;
+        }
+        /* A thief may be taking the displaced actor: take it by exchange. */
+        displaced = atomic_exchange_explicit(&w->next, actor, memory_order_acq_rel);
+        if (displaced == NULL) {
+            return; /* stolen meanwhile, and the thief is awake */
         }
         actor = displaced;
     }
@@ -193,12 +209,47 @@ static casty__actor_t *steal(casty__worker_t *w)
     return NULL;
 }
 
+/* The owner's take from its slot: with membarrier, plain loads and stores,
+ * the rare thief paying for the pairing (steal_slot). The owner marks
+ * itself in `next_owner`, then looks for thieves; a thief counts itself in
+ * `next_thieves`, runs a process-wide barrier, then looks at `next_owner`:
+ * one of the two sees the other, and the owner that sees a thief, or a
+ * thief that sees the owner, leaves the slot to an exchange or to later. */
 static casty__actor_t *take_slot(casty__worker_t *w)
 {
-    if (atomic_load_explicit(&w->next, memory_order_relaxed) == NULL) {
+    casty__actor_t *a = atomic_load_explicit(&w->next, memory_order_relaxed);
+    if (a == NULL) {
         return NULL;
     }
-    return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
+    if (!w->system->plain_slots) {
+        return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
+    }
+    atomic_store_explicit(&w->next_owner, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst); /* keep the load after the store */
+    if (atomic_load_explicit(&w->next_thieves, memory_order_relaxed) != 0) {
+        atomic_store_explicit(&w->next_owner, 0, memory_order_relaxed);
+        return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
+    }
+    atomic_store_explicit(&w->next, NULL, memory_order_relaxed);
+    atomic_store_explicit(&w->next_owner, 0, memory_order_release);
+    return a;
+}
+
+/* A thief's take from another worker's slot; NULL if the slot is empty or
+ * its owner is taking from it (the thief tries again later). */
+static casty__actor_t *steal_slot(casty__worker_t *v)
+{
+    if (!v->system->plain_slots) {
+        return atomic_exchange_explicit(&v->next, NULL, memory_order_acquire);
+    }
+    atomic_fetch_add_explicit(&v->next_thieves, 1, memory_order_seq_cst);
+    casty__membarrier();
+    casty__actor_t *a = NULL;
+    if (atomic_load_explicit(&v->next_owner, memory_order_acquire) == 0) {
+        a = atomic_exchange_explicit(&v->next, NULL, memory_order_acquire);
+    }
+    atomic_fetch_sub_explicit(&v->next_thieves, 1, memory_order_release);
+    return a;
 }
 
 static casty__actor_t *find_work(casty__worker_t *w)
@@ -275,7 +326,10 @@ static casty__actor_t *watch_slot(casty__worker_t *w, uint32_t victim)
             return NULL;
         }
         if (atomic_load_explicit(&v->next_fills, memory_order_relaxed) == fills) {
-            return atomic_exchange_explicit(&v->next, NULL, memory_order_acquire);
+            casty__actor_t *a = steal_slot(v);
+            if (a != NULL) {
+                return a;
+            }
         }
         if (watch < SLOT_WATCH_MAX_NS) {
             watch *= 2;
@@ -300,6 +354,9 @@ static casty__actor_t *park(casty__worker_t *w)
     }
     uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);
     atomic_fetch_add_explicit(&system->sleepers, 1, memory_order_seq_cst);
+    if (system->plain_slots) {
+        casty__membarrier(); /* pairs with the owners' plain fills of their slots */
+    }
     if (!work_visible(system) && full_slot(w) == UINT32_MAX &&
         !atomic_load_explicit(&system->quit, memory_order_acquire)) {
         casty__futex_wait(&system->wake_seq, seq, CASTY_FOREVER);
@@ -328,6 +385,7 @@ static void *worker_main(void *arg)
 
 int casty__sched_start(casty_system_t *system)
 {
+    system->plain_slots = casty__membarrier_init();
     for (uint32_t i = 0; i < system->nworkers; i++) {
         casty__worker_t *w = &system->workers[i];
         casty__wsqueue_init(&w->queue);
@@ -336,6 +394,8 @@ int casty__sched_start(casty_system_t *system)
         w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
         atomic_init(&w->next, NULL);
         atomic_init(&w->next_fills, 0);
+        atomic_init(&w->next_owner, 0);
+        atomic_init(&w->next_thieves, 0);
         atomic_init(&w->spawned, 0);
         atomic_init(&w->stopped, 0);
         atomic_init(&w->sent, 0);

@@ -32,6 +32,8 @@ typedef struct casty__worker {
      * once `next_fills` has not moved for a while (sched.c). */
     alignas(CK_MD_CACHELINE) _Atomic(casty__actor_t *) next;
     _Atomic uint32_t next_fills;
+    _Atomic uint32_t next_owner;   /* 1 while the owner takes from the slot */
+    _Atomic uint32_t next_thieves; /* workers about to take from the slot */
 
     /* Owner only. */
     alignas(CK_MD_CACHELINE) uint32_t next_streak; /* runs taken from the slot in a row */

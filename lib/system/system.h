@@ -52,6 +52,10 @@ struct casty_system {
     /* Read by every tell and every run; written at create and shutdown. */
     alignas(CK_MD_CACHELINE) casty__worker_t *workers;
     uint32_t nworkers;
+    /* Filling an empty LIFO slot is a plain store, the parker paying for the
+     * pairing with a process-wide barrier (sched.c); false where the kernel
+     * has no membarrier, and then a fill is an exchange. */
+    bool plain_slots;
     _Atomic uint32_t state; /* a casty__system_state_t */
     size_t max_payload;
     char *name;
