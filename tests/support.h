@@ -73,8 +73,7 @@ static inline casty_system_t *create_system_or_exit(uint32_t workers)
 
 /* Line-buffers stdout and reads the scale factor from argv[1] (default_scale
  * without one); prints the usage and returns 0 when it is not above 0. */
-static inline double stress_scale(int argc, char **argv, const char *program,
-                                  double default_scale)
+static inline double stress_scale(int argc, char **argv, const char *program, double default_scale)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     double scale = argc > 1 ? atof(argv[1]) : default_scale;

@@ -71,7 +71,8 @@ extern "C" {
  *     CASTY_ETIMEDOUT  no reply came in time (the request may yet be
  *                      handled, and its reply will be a late one). */
 CASTY_API int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
-              casty_ref_t *reply_to, void *reply, size_t reply_size, casty_duration_t timeout);
+                        casty_ref_t *reply_to, void *reply, size_t reply_size,
+                        casty_duration_t timeout);
 
 /* What casty_ask_info tells of the reply it took. */
 typedef struct casty_reply_info {
@@ -85,8 +86,8 @@ typedef struct casty_reply_info {
  * CASTY_EMSGSIZE); *info is left untouched otherwise. With a NULL info it is
  * casty_ask. The same errors, from the same threads. */
 CASTY_API int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t request_size,
-                   casty_ref_t *reply_to, void *reply, size_t reply_size,
-                   casty_duration_t timeout, casty_reply_info_t *info);
+                             casty_ref_t *reply_to, void *reply, size_t reply_size,
+                             casty_duration_t timeout, casty_reply_info_t *info);
 
 #ifdef __cplusplus
 }

@@ -27,8 +27,7 @@
 
 static void invalid_behavior(casty_ctx_t *ctx)
 {
-    atomic_fetch_add_explicit(&ctx->actor->cell.system->invalid_behaviors, 1,
-                              memory_order_release);
+    atomic_fetch_add_explicit(&ctx->actor->cell.system->invalid_behaviors, 1, memory_order_release);
     ctx->stop_self = true;
 }
 
@@ -152,9 +151,9 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
     }
     casty__envelope_t *env = NULL;
     for (uint32_t n = 0; n < CASTY__RUN_BATCH; n++) {
-        if (ctx.stop_self || (a->state == CASTY__ACTOR_RUNNING &&
-                              atomic_load_explicit(&a->stop_gen, memory_order_acquire) ==
-                                  a->own_gen)) {
+        if (ctx.stop_self ||
+            (a->state == CASTY__ACTOR_RUNNING &&
+             atomic_load_explicit(&a->stop_gen, memory_order_acquire) == a->own_gen)) {
             ctx.stop_self = false;
             casty__actor_begin_stop(&ctx);
             if (ctx.dead) {
@@ -192,8 +191,7 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
          * push claimed it), or even have stopped it: hence the snapshot of
          * its state above, and the claim going through cell_claimed, which
          * schedules only an open cell. */
-        if (casty__actor_signalled(a, running, own_gen) &&
-            casty__mailbox_claim(&a->cell.mailbox)) {
+        if (casty__actor_signalled(a, running, own_gen) && casty__mailbox_claim(&a->cell.mailbox)) {
             casty__cell_claimed(&a->cell);
         }
         return;

@@ -53,8 +53,8 @@ static uint32_t thread_shard(void)
     static _Atomic uint32_t next_shard;
     static __thread uint32_t shard = UINT32_MAX;
     if (shard == UINT32_MAX) {
-        shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
-                CASTY__SEND_SHARDS;
+        shard =
+            atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % CASTY__SEND_SHARDS;
     }
     return shard;
 }
@@ -186,8 +186,7 @@ static bool entered(int rc)
     return rc == CASTY_OK || rc == CASTY_ENOACTOR;
 }
 
-int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
-                size_t size)
+int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload, size_t size)
 {
     casty_system_t *system = cell->system;
     casty__worker_t *w = casty__worker_of(system);
@@ -195,7 +194,8 @@ int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *pa
         casty__count(&w->sent);
         int rc = deliver(system, cell, gen, type, payload, size);
         if (!entered(rc)) {
-            atomic_store_explicit(&w->sent, atomic_load_explicit(&w->sent, memory_order_relaxed) - 1,
+            atomic_store_explicit(&w->sent,
+                                  atomic_load_explicit(&w->sent, memory_order_relaxed) - 1,
                                   memory_order_release);
         }
         return rc;

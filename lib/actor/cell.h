@@ -39,8 +39,8 @@ struct casty__cell {
      * drained and its stop counted (what casty_wait_stopped waits for). */
     _Atomic uint64_t settled_gen;
     casty_system_t *system;
-    uint32_t kind;          /* a casty__cell_kind_t, fixed for the cell's life */
-    _Atomic uint32_t open;  /* 1 while an incarnation lives */
+    uint32_t kind;         /* a casty__cell_kind_t, fixed for the cell's life */
+    _Atomic uint32_t open; /* 1 while an incarnation lives */
 };
 typedef struct casty__cell casty__cell_t;
 
@@ -79,9 +79,9 @@ struct casty__actor {
     casty__actor_t *first_child;
     casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
     casty__actor_t *prev_sibling;
-    char *path;        /* "/a/b" when every ancestor is named, else just the name; NULL if anonymous */
-    const char *name;  /* the last component of path */
-    bool registered;   /* path is in the system's name registry */
+    char *path; /* "/a/b" when every ancestor is named, else just the name; NULL if anonymous */
+    const char *name;          /* the last component of path */
+    bool registered;           /* path is in the system's name registry */
     casty__actor_t *free_next; /* link in the cell pool while free */
     casty__envelope_t stub;    /* the mailbox's first consumed envelope */
 };
@@ -107,13 +107,12 @@ struct casty__promise {
 };
 
 #define CASTY__ACTOR_OF_RUNNABLE(r)                                                                \
-    ((casty__actor_t *)((char *)(r) - offsetof(casty__actor_t, runnable)))
+    ((casty__actor_t *)((char *)(r)-offsetof(casty__actor_t, runnable)))
 
 /* cell.c */
 /* Queues a copy of the message to the cell's incarnation `gen`: the path of
  * every tell and every ask request. Any thread. */
-int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
-                size_t size);
+int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload, size_t size);
 /* Frees every envelope in `cell`'s mailbox that is fully linked, counting
  * each (a dead letter, or a late reply in a promise); returns how many.
  * Consumer only. */

@@ -91,7 +91,8 @@ int casty__names_insert(casty__names_t *names, const char *path, struct casty__a
         free(e);
         return CASTY_EEXIST;
     }
-    *e = (casty__name_entry_t){.next = NULL, .path = path, .hash = hash, .actor = actor, .gen = gen};
+    *e =
+        (casty__name_entry_t){.next = NULL, .path = path, .hash = hash, .actor = actor, .gen = gen};
     *slot = e;
     if (++names->count > names->nbuckets) {
         grow(names);

@@ -178,8 +178,7 @@ int casty_spawn(casty_system_t *system, casty_behavior_t behavior, const char *n
     return spawn(system, casty__worker_of(system), NULL, &behavior, name, out);
 }
 
-int casty_ctx_spawn(casty_ctx_t *ctx, casty_behavior_t behavior, const char *name,
-                    casty_ref_t *out)
+int casty_ctx_spawn(casty_ctx_t *ctx, casty_behavior_t behavior, const char *name, casty_ref_t *out)
 {
     if (ctx == NULL || out == NULL) {
         return CASTY_EINVAL;

@@ -185,8 +185,7 @@ static bool promise_wait(casty__promise_t *p, int64_t deadline)
                 /* Leave the flag as a claimer would find it after a timeout. */
                 expected = PROMISE_SLEEPING;
                 atomic_compare_exchange_strong_explicit(&p->ready, &expected, PROMISE_WAITING,
-                                                        memory_order_acq_rel,
-                                                        memory_order_acquire);
+                                                        memory_order_acq_rel, memory_order_acquire);
                 return take_wakeup(p);
             }
         }
@@ -317,13 +316,13 @@ static int64_t deadline_after(casty_duration_t timeout)
 int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
               casty_ref_t *reply_to, void *reply, size_t reply_size, casty_duration_t timeout)
 {
-    return casty_ask_info(target, type, request, request_size, reply_to, reply, reply_size,
-                          timeout, NULL);
+    return casty_ask_info(target, type, request, request_size, reply_to, reply, reply_size, timeout,
+                          NULL);
 }
 
 int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t request_size,
-                   casty_ref_t *reply_to, void *reply, size_t reply_size,
-                   casty_duration_t timeout, casty_reply_info_t *info)
+                   casty_ref_t *reply_to, void *reply, size_t reply_size, casty_duration_t timeout,
+                   casty_reply_info_t *info)
 {
     if ((request == NULL && request_size > 0) || (reply == NULL && reply_size > 0) ||
         type >= CASTY_TYPE_RESERVED || reply_to == NULL ||
@@ -377,7 +376,8 @@ void casty__promises_target_stopped(casty_system_t *system, casty__cell_t *targe
     casty__promise_t *p = atomic_load_explicit(&system->all_promises, memory_order_acquire);
     for (; p != NULL; p = p->all_next) {
         uint64_t watching = atomic_load_explicit(&p->watching, memory_order_seq_cst);
-        if (watching == 0 || atomic_load_explicit(&p->target_cell, memory_order_relaxed) != target ||
+        if (watching == 0 ||
+            atomic_load_explicit(&p->target_cell, memory_order_relaxed) != target ||
             atomic_load_explicit(&p->target_gen, memory_order_relaxed) != gen) {
             continue;
         }

@@ -48,8 +48,8 @@ casty_breaker_record_t casty_breaker_record_failure(const casty_breaker_t *break
 {
     /* Saturate instead of wrapping: a wrapped count of 0 would fall below the
      * threshold, which the guide's unbounded integer never does. */
-    uint32_t new_count = breaker->failure_count == UINT32_MAX ? UINT32_MAX
-                                                              : breaker->failure_count + 1;
+    uint32_t new_count =
+        breaker->failure_count == UINT32_MAX ? UINT32_MAX : breaker->failure_count + 1;
     casty_breaker_t next = *breaker;
     next.failure_count = new_count;
     next.state = new_count >= breaker->failure_threshold ? CASTY_CIRCUIT_OPEN : breaker->state;

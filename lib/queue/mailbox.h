@@ -43,9 +43,9 @@
  * keeps the payload 16-byte aligned. */
 typedef struct casty__envelope {
     _Atomic(struct casty__envelope *) next;
-    uint64_t gen;  /* the incarnation of the receiver the sender meant */
-    uint32_t type; /* the message tag */
-    uint32_t size; /* bytes of payload */
+    uint64_t gen;                       /* the incarnation of the receiver the sender meant */
+    uint32_t type;                      /* the message tag */
+    uint32_t size;                      /* bytes of payload */
     struct casty__envelope_cache *home; /* where the block goes back (envelope.h) */
 } casty__envelope_t;
 

@@ -81,8 +81,8 @@ void *casty__wsqueue_steal_into(casty__wsqueue_t *victim, casty__wsqueue_t *own)
         /* Copy into our own free slots first: they are invisible to thieves
          * until our tail moves, and discarded if the CAS fails. */
         for (uint32_t i = 0; i < n; i++) {
-            void *item = atomic_load_explicit(&victim->slots[(head + i) & MASK],
-                                              memory_order_relaxed);
+            void *item =
+                atomic_load_explicit(&victim->slots[(head + i) & MASK], memory_order_relaxed);
             atomic_store_explicit(&own->slots[(own_tail + i) & MASK], item, memory_order_relaxed);
         }
         if (atomic_compare_exchange_weak_explicit(&victim->head, &head, head + n,

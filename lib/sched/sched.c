@@ -404,7 +404,8 @@ int casty__sched_start(casty_system_t *system)
         atomic_init(&w->dropped, 0);
     }
     for (uint32_t i = 0; i < system->nworkers; i++) {
-        if (pthread_create(&system->workers[i].thread, NULL, worker_main, &system->workers[i]) != 0) {
+        if (pthread_create(&system->workers[i].thread, NULL, worker_main, &system->workers[i]) !=
+            0) {
             atomic_store(&system->quit, true);
             wake_all(system);
             for (uint32_t j = 0; j < i; j++) {

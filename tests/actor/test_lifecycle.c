@@ -289,9 +289,9 @@ static casty_behavior_t refuser_receive(casty_ctx_t *ctx, const casty_msg_t *msg
 Test(lifecycle, blocking_calls_from_a_handler_are_edeadlk_whatever_the_system)
 {
     other_system = make_system(1);
-    cr_assert_eq(casty_spawn(other_system, casty_receive_stateless(count_receive), NULL,
-                             &other_actor),
-                 CASTY_OK);
+    cr_assert_eq(
+        casty_spawn(other_system, casty_receive_stateless(count_receive), NULL, &other_actor),
+        CASTY_OK);
     casty_ref_t a;
     cr_assert_eq(casty_spawn(sys, casty_receive_stateless(refuser_receive), NULL, &a), CASTY_OK);
     uint32_t x = 0;

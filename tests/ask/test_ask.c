@@ -42,9 +42,9 @@ enum {
     MSG_NESTED,
     MSG_TWICE,
     MSG_EMPTY,
-    MSG_QUIT,       /* stops without replying */
-    MSG_ECHO_QUIT,  /* replies, then stops */
-    MSG_FORWARD,    /* hands the request on to forward_to, which answers */
+    MSG_QUIT,      /* stops without replying */
+    MSG_ECHO_QUIT, /* replies, then stops */
+    MSG_FORWARD,   /* hands the request on to forward_to, which answers */
 };
 
 /* For MSG_FORWARD: where the server hands the request on. */
@@ -619,8 +619,8 @@ Test(ask, ask_info_gives_the_replys_type_and_size)
     echo_req_t q = {.a = 1, .b = 2};
     echo_reply_t r;
     casty_reply_info_t info = {0, 0};
-    int rc = casty_ask_info(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT,
-                            &info);
+    int rc =
+        casty_ask_info(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT, &info);
     cr_assert_eq(rc, CASTY_OK);
     cr_expect_eq(info.type, MSG_ECHO);
     cr_expect_eq(info.size, sizeof r);
@@ -643,9 +643,9 @@ Test(ask, a_huge_timeout_saturates)
     echo_reply_t r;
     cr_expect_eq(casty_ask(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, INT64_MAX),
                  CASTY_OK);
-    cr_expect_eq(casty_ask(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r,
-                           CASTY_SECONDS(1e300)),
-                 CASTY_OK);
+    cr_expect_eq(
+        casty_ask(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, CASTY_SECONDS(1e300)),
+        CASTY_OK);
 }
 
 Test(ask, asking_a_reply_address_is_einval)
@@ -656,8 +656,8 @@ Test(ask, asking_a_reply_address_is_einval)
     cr_assert_eq(casty_ask(s, MSG_ECHO, &q, sizeof q, &q.reply_to, &r, sizeof r, ASK_TIMEOUT),
                  CASTY_OK);
     echo_req_t q2 = {0};
-    cr_expect_eq(casty_ask(q.reply_to, MSG_ECHO, &q2, sizeof q2, &q2.reply_to, &r, sizeof r,
-                           ASK_TIMEOUT),
-                 CASTY_EINVAL);
+    cr_expect_eq(
+        casty_ask(q.reply_to, MSG_ECHO, &q2, sizeof q2, &q2.reply_to, &r, sizeof r, ASK_TIMEOUT),
+        CASTY_EINVAL);
     cr_expect_eq(casty_stop(q.reply_to), CASTY_EINVAL, "a reply address is not an actor");
 }

@@ -64,8 +64,8 @@ Test(promises, a_thread_that_exits_gives_its_promise_back)
         pthread_join(t, NULL);
         cr_assert_neq(value, UINT32_MAX, "ask %u failed", i);
     }
-    cr_expect_leq(promises_made(sys), 2, "%u threads, one after another, made %u promises",
-                  THREADS, promises_made(sys));
+    cr_expect_leq(promises_made(sys), 2, "%u threads, one after another, made %u promises", THREADS,
+                  promises_made(sys));
 }
 
 Test(promises, a_thread_that_outlives_its_system_gives_nothing_back)

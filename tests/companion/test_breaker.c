@@ -122,8 +122,7 @@ Test(breaker, record_failure_below_threshold_counts_and_stays_closed)
 Test(breaker, record_failure_reaching_threshold_opens)
 {
     casty_breaker_t b = breaker_in(CASTY_CIRCUIT_CLOSED, 2, 1.0);
-    expect_breaker(casty_breaker_record_failure(&b, 3.0).next, 3, 10.0, CASTY_CIRCUIT_OPEN, 3,
-                   3.0);
+    expect_breaker(casty_breaker_record_failure(&b, 3.0).next, 3, 10.0, CASTY_CIRCUIT_OPEN, 3, 3.0);
 }
 
 Test(breaker, record_failure_in_half_open_reopens_with_count_past_threshold)
@@ -138,15 +137,14 @@ Test(breaker, record_failure_in_half_open_below_threshold_stays_half_open)
     /* Only reachable by building the breaker by hand (or after a threshold
      * change): the guide keeps the current state below the threshold. */
     casty_breaker_t b = breaker_in(CASTY_CIRCUIT_HALF_OPEN, 0, 0.0);
-    expect_breaker(casty_breaker_record_failure(&b, 1.0).next, 3, 10.0, CASTY_CIRCUIT_HALF_OPEN,
-                   1, 1.0);
+    expect_breaker(casty_breaker_record_failure(&b, 1.0).next, 3, 10.0, CASTY_CIRCUIT_HALF_OPEN, 1,
+                   1.0);
 }
 
 Test(breaker, record_failure_while_open_counts_and_moves_the_time)
 {
     casty_breaker_t b = breaker_in(CASTY_CIRCUIT_OPEN, 3, 5.0);
-    expect_breaker(casty_breaker_record_failure(&b, 6.0).next, 3, 10.0, CASTY_CIRCUIT_OPEN, 4,
-                   6.0);
+    expect_breaker(casty_breaker_record_failure(&b, 6.0).next, 3, 10.0, CASTY_CIRCUIT_OPEN, 4, 6.0);
 }
 
 Test(breaker, record_failure_with_threshold_zero_opens_like_one)
@@ -278,8 +276,7 @@ enum { PROPERTY_SEEDS = 200, PROPERTY_STEPS = 1000, MAX_THRESHOLD = 7 };
 #define QUARTER 0.25
 enum { MAX_TIME_STEP_QUARTERS = 6, MAX_RESET_QUARTERS = 24 };
 
-static void expect_matches(const casty_breaker_t *b, const model_t *m, unsigned seed,
-                           unsigned step)
+static void expect_matches(const casty_breaker_t *b, const model_t *m, unsigned seed, unsigned step)
 {
     cr_assert_eq(b->failure_threshold, m->threshold, "seed %u step %u", seed, step);
     cr_assert_eq(b->reset_timeout, m->reset, "seed %u step %u", seed, step);

@@ -20,7 +20,12 @@
 static casty_bench_breaker_params_t small_params(void)
 {
     return (casty_bench_breaker_params_t){
-        .callers = 12, .clients = 4, .calls = 20000, .window = 4, .threshold = 3, .reset = 7,
+        .callers = 12,
+        .clients = 4,
+        .calls = 20000,
+        .window = 4,
+        .threshold = 3,
+        .reset = 7,
     };
 }
 

@@ -101,8 +101,7 @@ Test(sched, outside_work_waits_a_bounded_number_of_runs)
 {
     casty_system_t *s = make_system(1);
     for (uint32_t i = 0; i < 2; i++) {
-        cr_assert_eq(casty_spawn(s, casty_receive(player_receive, i), NULL, &players[i]),
-                     CASTY_OK);
+        cr_assert_eq(casty_spawn(s, casty_receive(player_receive, i), NULL, &players[i]), CASTY_OK);
     }
     casty_ref_t probe;
     cr_assert_eq(casty_spawn(s, casty_receive_stateless(probe_receive), NULL, &probe), CASTY_OK);

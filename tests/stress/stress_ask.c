@@ -198,7 +198,8 @@ int main(int argc, char **argv)
      * once every echo has answered us, every late reply has been sent. */
     for (uint32_t i = 0; i < ECHOES; i++) {
         echo_req_t q = {0};
-        int rc = casty_ask(echoes[i], MSG_SYNC, &q, sizeof q, &q.reply_to, NULL, 0, CASTY_SECONDS(60));
+        int rc =
+            casty_ask(echoes[i], MSG_SYNC, &q, sizeof q, &q.reply_to, NULL, 0, CASTY_SECONDS(60));
         if (rc != CASTY_OK) {
             fprintf(stderr, "stress_ask: sync with echo %u: %s\n", i, casty_strerror(rc));
             failures++;

@@ -293,7 +293,7 @@ int main(int argc, char **argv)
     }
     for (uint32_t c = 0; c < CALLERS; c++) {
         int rc = casty_spawn(sys, caller_behavior(casty_breaker_make(THRESHOLD, RESET)), NULL,
-                         &callers[c]);
+                             &callers[c]);
         if (rc != CASTY_OK) {
             fprintf(stderr, "stress_breaker: spawn caller: %s\n", casty_strerror(rc));
             return 1;
@@ -331,7 +331,7 @@ int main(int argc, char **argv)
     totals_req_t q;
     collector_state_t col;
     int rc = casty_ask(collector, MSG_TOTALS, &q, sizeof q, &q.reply_to, &col, sizeof col,
-                   CASTY_SECONDS(30));
+                       CASTY_SECONDS(30));
     if (rc != CASTY_OK) {
         fprintf(stderr, "stress_breaker: ask the collector: %s\n", casty_strerror(rc));
         return 1;

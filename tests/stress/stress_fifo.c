@@ -221,7 +221,7 @@ int main(int argc, char **argv)
         report_req_t q;
         receiver_book_t b;
         int rc = casty_ask(receivers[r], MSG_REPORT, &q, sizeof q, &q.reply_to, &b, sizeof b,
-                       CASTY_SECONDS(30));
+                           CASTY_SECONDS(30));
         if (rc != CASTY_OK) {
             fprintf(stderr, "stress_fifo: report from receiver %u: %s\n", r, casty_strerror(rc));
             failures++;

@@ -142,8 +142,7 @@ static int race_round(casty_system_t *sys, unsigned round, uint64_t *accepted_to
         return fail("handled + dead letters after the stop", round, got, *accepted_total);
     }
     if (st.sent != *accepted_total || outcomes(&st) != st.sent) {
-        fprintf(stderr,
-                "stress_stop: round %u: sent %llu (the test counted %llu), outcomes %llu\n",
+        fprintf(stderr, "stress_stop: round %u: sent %llu (the test counted %llu), outcomes %llu\n",
                 round, (unsigned long long)st.sent, (unsigned long long)*accepted_total,
                 (unsigned long long)outcomes(&st));
         return 1;
@@ -211,7 +210,6 @@ int main(int argc, char **argv)
         }
     }
     casty_system_destroy(sys);
-    printf("stress_stop: %u rounds, %llu tells accounted\n", rounds,
-           (unsigned long long)accepted);
+    printf("stress_stop: %u rounds, %llu tells accounted\n", rounds, (unsigned long long)accepted);
     return 0;
 }

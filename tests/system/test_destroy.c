@@ -53,8 +53,7 @@ Test(destroy, destroy_waits_for_the_threads_waiting_on_the_system)
         casty_system_t *s = make_system(2);
         atomic_store(&gate, 0);
         casty_ref_t a;
-        cr_assert_eq(casty_spawn(s, casty_receive_stateless(blocker_receive), NULL, &a),
-                     CASTY_OK);
+        cr_assert_eq(casty_spawn(s, casty_receive_stateless(blocker_receive), NULL, &a), CASTY_OK);
         uint32_t x = 0;
         cr_assert_eq(casty_tell(a, MSG_BLOCK, &x, sizeof x), CASTY_OK);
         waiter_t w = {.system = s, .ref = a, .stopped_rc = 1, .quiet_rc = 1};
