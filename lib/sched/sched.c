@@ -48,16 +48,24 @@
 #include "sched/sched.h"
 #include "system/system.h"
 
-/* Runs from the LIFO slot in a row before the queue is served. */
+/* Runs from the LIFO slot in a row before the queue is served: a fairness
+ * bound for two actors chatting, not tuned for speed. */
 #define NEXT_STREAK_MAX 16u
 /* Every this many runs a worker serves the injector before its slot and its
- * queue (a prime, so that it does not fall into step with the streaks). */
+ * queue (a prime, so that it does not fall into step with the streaks). Not
+ * tuned for speed: it is the bound on outside work that test_sched checks. */
 #define INJECTOR_INTERVAL 61u
 /* The most actors a worker takes from the injector at once. */
 #define INJECTOR_TAKE 32u
-/* Rounds of looking for work, with a yield between, before parking. */
+/* Rounds of looking for work, with a yield between, before parking. Chosen
+ * by ask (medians of 5 in turns, 2026-12-02): 256 made it 18% slower (the
+ * spinning workers hold the cores the askers need); 16 changed nothing
+ * measurable in ask, fjthroughput, mailbox or big. */
 #define PARK_SPINS 64u
-/* How long an idle worker waits between two looks at the others' slots. */
+/* How long an idle worker waits between two looks at the others' slots: the
+ * bound on an actor stranded in a slot, against the cost of waking an idle
+ * core (at 1 ms, a thousand wake-ups a second next to an endless chat). Not
+ * tuned by a benchmark. */
 #define SLOT_WATCH_MIN_NS 50000
 #define SLOT_WATCH_MAX_NS 1000000
 
