@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
-# stop_poke.pml), with spin. Each check generates the verifier for one
-# variant of a model, compiles it and runs the exhaustive search. A correct
-# variant must report no error; a broken one must report the error it was
-# written to show, so the model is seen to be able to fail. One line per
-# check; the exit status is 1 if any check went otherwise.
+# stop_poke.pml, lifo_slot.pml), with spin. Each check generates the
+# verifier for one variant of a model, compiles it and runs the exhaustive
+# search. A correct variant must report no error; a broken one must report
+# the error it was written to show, so the model is seen to be able to
+# fail. One line per check; the exit status is 1 if any check went
+# otherwise.
 #
 # Usage: check.sh [work-dir]   (default: a fresh temporary directory, removed
 # at the end; the source tree is never written to)
@@ -42,7 +43,7 @@ check() {
         # Safety properties only; states stored compressed; no -O2: the
         # search is short, the compile would be the longest part.
         gcc -O1 -DSAFETY -DCOLLAPSE -o pan pan.c >gcc.out 2>&1 &&
-        # -m: depth limit well above the models' (under 200); -w20: a hash
+        # -m: depth limit well above the models' (under 2,000); -w20: a hash
         # table of 2^20 slots instead of the default 2^24.
         ./pan -m100000 -w20 >pan.out 2>&1); then
         echo "FAIL $model ($what): spin, gcc or pan did not run; see $dir"
@@ -91,5 +92,22 @@ check stop_poke.pml "assertion violated" "no recheck: the child's notification i
     -DNO_RECHECK -DREQUESTERS=0 -DCHILD
 check stop_poke.pml "assertion violated" "recheck reads owner-only state after mark_empty" \
     -DLATE_STATE
+
+check lifo_slot.pml pass "one idle worker, which watches and parks"
+check lifo_slot.pml pass "two idle workers" -DIDLE=2
+check lifo_slot.pml "assertion violated" "no membarrier: owner and thief both run an actor" \
+    -DNO_MEMBARRIER
+check lifo_slot.pml "assertion violated" "thief without membarrier: it misses next_owner" \
+    -DNO_MEMBARRIER_THIEF
+check lifo_slot.pml "invalid end state" "parker without membarrier: it misses the buffered fill" \
+    -DNO_MEMBARRIER_PARKER
+check lifo_slot.pml "assertion violated" "owner takes without next_owner: it and a thief both run" \
+    -DNO_OWNER_FLAG
+check lifo_slot.pml "assertion violated" "owner runs what it loaded before raising next_owner" \
+    -DSTALE_TAKE
+check lifo_slot.pml "invalid end state" "refill that finds the slot stolen wakes nobody" \
+    -DIDLE=2 -DREFILL_NO_WAKE
+check lifo_slot.pml "invalid end state" "watcher takes a sleeper's wake and leaves the slot" \
+    -DIDLE=2 -DWATCH_NO_HANDOFF
 
 exit $failed
