@@ -102,6 +102,16 @@ static void push_local(casty__worker_t *w, casty__actor_t *actor)
     }
 }
 
+/* After a fill of an empty slot (see casty__sched_submit): wakes a parked
+ * worker, if any, to come and watch it. */
+static void wake_parked(casty_system_t *system)
+{
+    if (atomic_load_explicit(&system->sleepers, memory_order_seq_cst) > 0) {
+        atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
+        casty__futex_wake(&system->wake_seq, 1);
+    }
+}
+
 void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool woken)
 {
     casty__worker_t *w = casty__worker_of(system);
@@ -132,16 +142,17 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
             } else {
                 atomic_exchange_explicit(&w->next, actor, memory_order_seq_cst);
             }
-            if (atomic_load_explicit(&system->sleepers, memory_order_seq_cst) > 0) {
-                atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
-                casty__futex_wake(&system->wake_seq, 1);
-            }
+            wake_parked(system);
             return;
         }
         /* A thief may be taking the displaced actor: take it by exchange. */
-        displaced = atomic_exchange_explicit(&w->next, actor, memory_order_acq_rel);
+        displaced = atomic_exchange_explicit(&w->next, actor, memory_order_seq_cst);
         if (displaced == NULL) {
-            return; /* stolen meanwhile, and the thief is awake */
+            /* Stolen meanwhile: the new actor went into an empty slot, and
+             * a parked worker must hear of it as of any such fill (the
+             * thief may run what it took for long; model: REFILL_NO_WAKE). */
+            wake_parked(system);
+            return;
         }
         actor = displaced;
     }
@@ -234,11 +245,17 @@ static casty__actor_t *take_slot(casty__worker_t *w)
     }
     atomic_store_explicit(&w->next_owner, 1, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst); /* keep the load after the store */
-    if (atomic_load_explicit(&w->next_thieves, memory_order_relaxed) != 0) {
+    if (atomic_load_explicit(&w->next_thieves, memory_order_acquire) != 0) {
         atomic_store_explicit(&w->next_owner, 0, memory_order_relaxed);
         return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
     }
-    atomic_store_explicit(&w->next, NULL, memory_order_relaxed);
+    /* No thief can start now; one may have finished before the flag went
+     * up, so the slot is read again: the first read may name an actor that
+     * a thief took meanwhile (tests/model/lifo_slot.pml, STALE_TAKE). */
+    a = atomic_load_explicit(&w->next, memory_order_acquire);
+    if (a != NULL) {
+        atomic_store_explicit(&w->next, NULL, memory_order_relaxed);
+    }
     atomic_store_explicit(&w->next_owner, 0, memory_order_release);
     return a;
 }
@@ -329,8 +346,14 @@ static casty__actor_t *watch_slot(casty__worker_t *w, uint32_t victim)
         uint32_t fills = atomic_load_explicit(&v->next_fills, memory_order_relaxed);
         uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);
         casty__futex_wait(&system->wake_seq, seq, watch);
-        if (work_visible(system) || atomic_load_explicit(&system->quit, memory_order_acquire) ||
-            !slot_full(v)) {
+        if (atomic_load_explicit(&system->quit, memory_order_acquire) || !slot_full(v)) {
+            return NULL;
+        }
+        if (work_visible(system)) {
+            /* Off to other work, with the slot still full: the wake that
+             * brought us here may have been meant for a parked worker, which
+             * must take over the watch (model: WATCH_NO_HANDOFF). */
+            notify(system);
             return NULL;
         }
         if (atomic_load_explicit(&v->next_fills, memory_order_relaxed) == fills) {
