@@ -136,7 +136,7 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
              * of the two sees the other at the price of neither an RMW nor
              * a fence here. Without membarrier, the exchange and the load
              * are seq_cst, as are the parker's count and look. */
-            if (system->plain_slots) {
+            if (w->plain_slots) {
                 atomic_store_explicit(&w->next, actor, memory_order_release);
                 atomic_signal_fence(memory_order_seq_cst); /* keep the load after the store */
             } else {
@@ -240,7 +240,7 @@ static casty__actor_t *take_slot(casty__worker_t *w)
     if (a == NULL) {
         return NULL;
     }
-    if (!w->system->plain_slots) {
+    if (!w->plain_slots) {
         return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
     }
     atomic_store_explicit(&w->next_owner, 1, memory_order_relaxed);
@@ -280,7 +280,8 @@ static casty__actor_t *steal_slot(casty__worker_t *v)
 static casty__actor_t *find_work(casty__worker_t *w)
 {
     casty__actor_t *a = NULL;
-    if (++w->ticks % INJECTOR_INTERVAL == 0) {
+    if (--w->ticks == 0) {
+        w->ticks = INJECTOR_INTERVAL;
         a = take_injected(w);
         if (a != NULL) {
             return a;
@@ -421,6 +422,8 @@ int casty__sched_start(casty_system_t *system)
         casty__worker_t *w = &system->workers[i];
         casty__wsqueue_init(&w->queue);
         w->system = system;
+        w->plain_slots = system->plain_slots;
+        w->ticks = INJECTOR_INTERVAL;
         w->index = i;
         w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
         atomic_init(&w->next, NULL);

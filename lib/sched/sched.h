@@ -42,7 +42,8 @@ typedef struct casty__worker {
     /* Owner only. */
     alignas(CK_MD_CACHELINE) uint32_t next_streak; /* runs taken from the slot in a row */
     uint32_t next_sends; /* sends by the running handler since the slot filled */
-    uint32_t ticks;      /* runs so far, for the injector's fair share */
+    uint32_t ticks;      /* runs left before the injector's turn */
+    bool plain_slots;    /* the system's, kept on this line (sched.c) */
     uint32_t index;
     uint64_t rng; /* victim choice */
     casty_system_t *system;
