@@ -220,7 +220,7 @@ CASTY_API int casty_system_destroy(casty_system_t *system);
 /* The system's counters. Every message that entered the system ends in
  * exactly one outcome, so that once the system is quiet (casty_wait_quiet)
  *     sent == handled + unhandled + dropped + dead_letters
- *             + replies + late_replies + oversized_replies
+ *             + replies + late_replies + oversized_replies + taken
  * and, at any moment, the difference is `queued`.
  *
  * A message has entered (is counted in `sent`) when casty_tell, or the
@@ -254,6 +254,7 @@ typedef struct casty_stats {
                                    target stopped), a second reply among them */
     uint64_t oversized_replies; /* replies larger than the asker's buffer: the ask
                                    returned CASTY_EMSGSIZE and copied nothing */
+    uint64_t taken;             /* taken from an inbox by casty_inbox_take */
     uint64_t queued;            /* entered and not yet counted above: queued, being
                                    handled, or on their way in */
     uint64_t invalid_behaviors; /* actors stopped because a setup returned no

@@ -71,10 +71,15 @@ static void count_undelivered(casty__cell_t *cell)
 
 static casty__envelope_t *stub_of(casty__cell_t *cell)
 {
-    if (cell->kind == CASTY__CELL_ACTOR) {
+    switch ((casty__cell_kind_t)cell->kind) {
+    case CASTY__CELL_ACTOR:
         return &((casty__actor_t *)cell)->stub;
+    case CASTY__CELL_PROMISE:
+        return &((casty__promise_t *)cell)->stub;
+    case CASTY__CELL_INBOX:
+        break;
     }
-    return &((casty__promise_t *)cell)->stub;
+    return &((casty_inbox_t *)cell)->stub;
 }
 
 uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
@@ -115,10 +120,16 @@ void casty__cell_open(casty__cell_t *cell)
 static inline void claimed(casty__cell_t *cell)
 {
     if (atomic_load_explicit(&cell->open, memory_order_acquire) != 0) {
-        if (cell->kind == CASTY__CELL_ACTOR) {
+        switch ((casty__cell_kind_t)cell->kind) {
+        case CASTY__CELL_ACTOR:
             casty__sched_submit(cell->system, (casty__actor_t *)cell, true);
-        } else {
+            return;
+        case CASTY__CELL_PROMISE:
             casty__promise_wake((casty__promise_t *)cell);
+            return;
+        case CASTY__CELL_INBOX:
+            casty__inbox_wake((casty_inbox_t *)cell);
+            return;
         }
         return;
     }

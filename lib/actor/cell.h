@@ -30,6 +30,7 @@
 typedef enum casty__cell_kind {
     CASTY__CELL_ACTOR,
     CASTY__CELL_PROMISE,
+    CASTY__CELL_INBOX,
 } casty__cell_kind_t;
 
 struct casty__cell {

@@ -2,7 +2,10 @@
 #ifndef CASTY_LIB_ASK_ASK_H
 #define CASTY_LIB_ASK_ASK_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "casty/inbox.h"
 
 #include "actor/cell.h"
 
@@ -11,5 +14,23 @@ void casty__promise_wake(casty__promise_t *promise);
  * stopped. Any thread. */
 void casty__promises_target_stopped(casty_system_t *system, casty__cell_t *target, uint64_t gen);
 void casty__promises_destroy(casty_system_t *system);
+
+/* An inbox (inbox.c, casty/inbox.h): a cell whose "scheduling" makes its
+ * eventfd readable; its owner, a thread outside the pool, is the mailbox's
+ * only consumer while the cell is open. */
+struct casty_inbox {
+    casty__cell_t cell;
+    int fd;     /* eventfd, non-blocking */
+    bool owned; /* owner only: the owner holds the mailbox (not idle) */
+    struct casty_inbox *free_next;
+    struct casty_inbox *all_next;
+    casty__envelope_t stub;
+};
+
+/* Called by whoever cleared the open inbox's idle bit: makes its fd
+ * readable. Any thread. */
+void casty__inbox_wake(struct casty_inbox *inbox);
+/* Frees every inbox of the system, closing their fds. Only at destroy. */
+void casty__inboxes_destroy(casty_system_t *system);
 
 #endif

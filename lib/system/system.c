@@ -98,6 +98,7 @@ static void free_system(casty_system_t *s)
     casty__pool_each(s, free_actor_mailbox);
     casty__pool_destroy(s);
     casty__promises_destroy(s);
+    casty__inboxes_destroy(s);
     casty__names_destroy(&s->names);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
@@ -155,6 +156,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     atomic_init(&s->late_replies, 0);
     atomic_init(&s->oversized_replies, 0);
     atomic_init(&s->invalid_behaviors, 0);
+    atomic_init(&s->taken, 0);
     atomic_init(&s->spawned_outside, 0);
     atomic_init(&s->stopped_outside, 0);
     atomic_init(&s->stop_waiters, 0);
@@ -295,6 +297,7 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     out->late_replies = atomic_load_explicit(&s->late_replies, memory_order_acquire);
     out->oversized_replies = atomic_load_explicit(&s->oversized_replies, memory_order_acquire);
     out->invalid_behaviors = atomic_load_explicit(&s->invalid_behaviors, memory_order_acquire);
+    out->taken = atomic_load_explicit(&s->taken, memory_order_acquire);
     uint64_t refused = 0;
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
         refused += atomic_load_explicit(&s->outside_sends[i].refused, memory_order_acquire);
@@ -311,7 +314,8 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     *entered = sent + begun;
     out->queued = 0;
     uint64_t resolved = out->handled + out->unhandled + out->dropped + out->dead_letters +
-                        out->replies + out->late_replies + out->oversized_replies + refused;
+                        out->replies + out->late_replies + out->oversized_replies + out->taken +
+                        refused;
     if (*entered > resolved) {
         out->queued = *entered - resolved;
     }

@@ -12,6 +12,7 @@
 
 #include "actor/cell.h"
 #include "actor/names.h"
+#include "casty/inbox.h"
 #include "casty/system.h"
 #include "queue/injector.h"
 #include "sched/sched.h"
@@ -67,6 +68,7 @@ struct casty_system {
     _Atomic uint64_t late_replies;
     _Atomic uint64_t oversized_replies;
     _Atomic uint64_t invalid_behaviors;
+    _Atomic uint64_t taken; /* from inboxes */
     /* The same as the workers' counters, for threads outside the pool. */
     _Atomic uint64_t spawned_outside;
     _Atomic uint64_t stopped_outside;
@@ -87,6 +89,8 @@ struct casty_system {
     /* Every promise ever made, newest first; a promise is freed only by
      * destroy, so a stopping actor may walk the list without the lock. */
     _Atomic(casty__promise_t *) all_promises;
+    casty_inbox_t *all_inboxes; /* every inbox made, freed only by destroy */
+    casty_inbox_t *free_inboxes;
     casty_system_t *next_live; /* on the process's list of live systems */
 
     casty__names_t names;
