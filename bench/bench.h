@@ -82,6 +82,7 @@ void bench_run_skynet(casty_system_t *system, const bench_params_t *params, benc
 void bench_run_mailbox(casty_system_t *system, const bench_params_t *params,
                        bench_result_t *result);
 void bench_run_ask(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
+void bench_run_inbox(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
 void bench_run_breaker(casty_system_t *system, const bench_params_t *params,
                        bench_result_t *result);
 void bench_run_idle(casty_system_t *system, const bench_params_t *params, bench_result_t *result);

@@ -1,11 +1,14 @@
 /*
  * bench_external.c - benchmarks driven by plain threads outside the pool
- * (BENCHMARKS.md): mailbox (N:1 tells into one counter) and ask (blocking
- * request/reply round trips, with their latency).
+ * (BENCHMARKS.md): mailbox (N:1 tells into one counter), ask (blocking
+ * request/reply round trips, with their latency) and inbox (the same round
+ * trips from epoll loops reading inboxes, with no blocking call).
  */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -109,6 +112,7 @@ static casty_behavior_t echo_receive(casty_ctx_t *ctx, const casty_msg_t *msg, c
 #define ASK_THREAD_SHIFT 40u
 
 typedef struct asker {
+    casty_system_t *system;
     uint64_t id;
     uint64_t q;
     const casty_ref_t *echoes;
@@ -151,16 +155,75 @@ static uint64_t percentile(const uint64_t *sorted, uint64_t count, uint64_t per_
     return sorted[(rank > 0 ? rank : 1) - 1];
 }
 
-/* Runs the askers over the spawned echo actors and fills `result`. */
-static void measure_asks(const casty_ref_t *echoes, uint64_t e, uint64_t t, uint64_t q,
-                         pthread_t *threads, asker_t *askers, uint64_t *latencies,
-                         bench_result_t *result)
+/* ==== inbox ==== */
+
+typedef struct inbox_reply {
+    uint64_t value;
+    uint64_t count;
+} inbox_reply_t;
+
+static void take_reply(void *arg, const casty_msg_t *msg)
+{
+    inbox_reply_t *reply = arg;
+    const uint64_t *value = casty_msg_as(msg, uint64_t);
+    reply->value = value != NULL ? *value : UINT64_MAX;
+    reply->count++;
+}
+
+/* One thread's round trips: its own inbox and epoll loop, one request in
+ * flight to echo (i + id) mod e, the reply taken when the fd fires. */
+static void *inbox_loop(void *arg)
+{
+    const asker_t *asker = arg;
+    casty_inbox_t *inbox = NULL;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int rc = casty_inbox_create(asker->system, &inbox);
+    struct epoll_event want = {.events = EPOLLIN};
+    bool ready = rc == CASTY_OK && ep >= 0 &&
+                 epoll_ctl(ep, EPOLL_CTL_ADD, casty_inbox_fd(inbox), &want) == 0;
+    bench_gate_arrive_and_wait(asker->gate);
+    if (!ready) {
+        bench_actor_failed(rc != CASTY_OK ? rc : CASTY_ENOMEM, "an inbox and its epoll");
+        atomic_fetch_add_explicit(asker->mismatches, 1, memory_order_relaxed);
+    }
+    for (uint64_t i = 0; ready && i < asker->q; i++) {
+        echo_request_t request = {.value = asker->id << ASK_THREAD_SHIFT | i,
+                                  .reply_to = casty_inbox_ref(inbox)};
+        inbox_reply_t reply = {.value = ~request.value, .count = 0};
+        uint64_t start = bench_now_ns();
+        bench_tell(asker->echoes[(i + asker->id) % asker->e], ASK_ECHO, &request, sizeof request);
+        while (reply.count == 0) {
+            struct epoll_event got;
+            if (epoll_wait(ep, &got, 1, 60000) != 1) {
+                break;
+            }
+            casty_inbox_take(inbox, 0, take_reply, &reply);
+        }
+        asker->latencies_ns[i] = bench_now_ns() - start;
+        if (reply.count != 1 || reply.value != request.value) {
+            atomic_fetch_add_explicit(asker->mismatches, 1, memory_order_relaxed);
+            ready = reply.count != 0;
+        }
+    }
+    if (ep >= 0) {
+        close(ep);
+    }
+    casty_inbox_destroy(inbox);
+    return NULL;
+}
+
+/* Runs `loop` on t threads over the spawned echo actors and fills `result`. */
+static void measure_round_trips(casty_system_t *system, void *(*loop)(void *),
+                                const casty_ref_t *echoes, uint64_t e, uint64_t t, uint64_t q,
+                                pthread_t *threads, asker_t *askers, uint64_t *latencies,
+                                bench_result_t *result)
 {
     bench_gate_t gate;
     bench_gate_init(&gate);
     atomic_uint_fast64_t mismatches = 0;
     for (uint64_t id = 0; id < t; id++) {
         askers[id] = (asker_t){
+            .system = system,
             .id = id,
             .q = q,
             .echoes = echoes,
@@ -170,7 +233,7 @@ static void measure_asks(const casty_ref_t *echoes, uint64_t e, uint64_t t, uint
             .mismatches = &mismatches,
         };
     }
-    uint64_t started = start_threads(threads, t, ask_loop, askers, sizeof *askers);
+    uint64_t started = start_threads(threads, t, loop, askers, sizeof *askers);
     bench_gate_wait_for(&gate, started);
 
     uint64_t start = bench_now_ns();
@@ -189,7 +252,9 @@ static void measure_asks(const casty_ref_t *echoes, uint64_t e, uint64_t t, uint
     bench_result_add(result, "p999_ns", percentile(latencies, t * q, 999));
 }
 
-void bench_run_ask(casty_system_t *system, const bench_params_t *params, bench_result_t *result)
+/* ask and inbox: t threads, q round trips each, over e echo actors. */
+static void run_round_trips(casty_system_t *system, void *(*loop)(void *),
+                            const bench_params_t *params, bench_result_t *result)
 {
     const uint64_t t = bench_param(params, "t");
     const uint64_t q = bench_param(params, "q");
@@ -208,10 +273,20 @@ void bench_run_ask(casty_system_t *system, const bench_params_t *params, bench_r
             "spawning an echo actor");
     }
     if (ready) {
-        measure_asks(echoes, e, t, q, threads, askers, latencies, result);
+        measure_round_trips(system, loop, echoes, e, t, q, threads, askers, latencies, result);
     }
     free(latencies);
     free(askers);
     free(threads);
     free(echoes);
+}
+
+void bench_run_ask(casty_system_t *system, const bench_params_t *params, bench_result_t *result)
+{
+    run_round_trips(system, ask_loop, params, result);
+}
+
+void bench_run_inbox(casty_system_t *system, const bench_params_t *params, bench_result_t *result)
+{
+    run_round_trips(system, inbox_loop, params, result);
 }

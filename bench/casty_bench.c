@@ -100,11 +100,11 @@ static const char *mailbox_invalid(const bench_params_t *p)
 static const char *ask_invalid(const bench_params_t *p)
 {
     if (bench_param(p, "t") > MAX_EXTERNAL_THREADS) {
-        return "ask: --t must be at most 1024";
+        return "ask, inbox: --t must be at most 1024";
     }
     return product_fits(bench_param(p, "t"), bench_param(p, "q"), PARAM_MAX)
                ? NULL
-               : "ask: --t times --q must be at most 1e12";
+               : "ask, inbox: --t times --q must be at most 1e12";
 }
 
 static const char *skynet_invalid(const bench_params_t *p)
@@ -183,6 +183,10 @@ static const bench_spec_t benchmarks[] = {
      bench_run_breaker,
      breaker_invalid},
     {"ask", {{"t", 2, false}, {"q", 200000, true}, {"e", 64, false}}, bench_run_ask, ask_invalid},
+    {"inbox",
+     {{"t", 2, false}, {"q", 200000, true}, {"e", 64, false}},
+     bench_run_inbox,
+     ask_invalid},
     {"idle", {{"n", 1000000, false}}, bench_run_idle, no_constraint},
 };
 
