@@ -8,6 +8,9 @@
 #ifndef CASTY_CONTEXT_H
 #define CASTY_CONTEXT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "casty/api.h"
 #include "casty/behavior.h"
 #include "casty/ref.h"
@@ -55,6 +58,32 @@ CASTY_API int casty_ctx_spawn(casty_ctx_t *ctx, casty_behavior_t behavior, const
  * Errors: CASTY_EINVAL (ctx NULL), CASTY_ENOTCHILD (neither self nor a child:
  * a grandchild, another actor, a stale ref, CASTY_REF_NONE). */
 CASTY_API int casty_ctx_stop(casty_ctx_t *ctx, casty_ref_t ref);
+
+/* A blocking function handed to casty_ctx_pipe: runs on one of the system's
+ * blocking threads, never on a worker, with the `arg` given; writes its
+ * result (at most `capacity` bytes, the system's max_payload) to `result`
+ * and returns its size. It may block as long as it likes (a file read, a
+ * DNS lookup, a blocking client library), and may tell. */
+typedef size_t (*casty_blocking_fn)(void *arg, void *result, size_t capacity);
+
+/* Called instead of the blocking function when it will never run (the
+ * system shut down first), so that `arg` can be released. */
+typedef void (*casty_cancel_fn)(void *arg);
+
+/* Hands `fn(arg, ...)` to the system's pool of blocking threads (Casty's
+ * pipe_to_self); its result comes back to the running actor as a message of
+ * type `result_type` whose payload is the bytes fn wrote, in the order the
+ * functions finish. If the actor has stopped by then, the result is a dead
+ * letter. `arg` stays the caller's: it must live until fn (or `cancel`,
+ * which may be NULL) has run. At shutdown, functions still queued are not
+ * run: `cancel` is called for each and they are counted in
+ * stats.jobs_cancelled; a function already running is waited for, and
+ * shutdown returns only then. A handler (or setup) only, with its ctx.
+ * Errors: CASTY_EINVAL (ctx or fn NULL; a reserved result_type; a system
+ * made with blocking_threads 0), CASTY_ESHUTDOWN (the system's shutdown has
+ * begun), CASTY_ENOMEM (memory, or no blocking thread could start). */
+CASTY_API int casty_ctx_pipe(casty_ctx_t *ctx, casty_blocking_fn fn, casty_cancel_fn cancel,
+                             void *arg, uint32_t result_type);
 
 #ifdef __cplusplus
 }

@@ -77,20 +77,29 @@ static inline casty_duration_t casty_millis(int64_t ms)
 
 /* The most workers a system accepts. */
 #define CASTY_MAX_WORKERS 1024u
+/* The most blocking threads a system accepts (casty_ctx_pipe). */
+#define CASTY_MAX_BLOCKING_THREADS 256u
+/* The most blocking threads a system accepts (casty_ctx_pipe). */
+#define CASTY_MAX_BLOCKING_THREADS 256u
 /* The largest max_payload a system accepts (1 GiB). */
 #define CASTY_MAX_PAYLOAD_LIMIT ((size_t)1 << 30)
 
 /* What casty_system_create takes. Start from casty_config_init and change
  * fields: every field must be set, and a zeroed config is refused. */
 typedef struct casty_config {
-    uint32_t workers;   /* worker threads, 1..CASTY_MAX_WORKERS; casty_config_init
-                           sets the online CPUs (at most CASTY_MAX_WORKERS) */
-    const char *name;   /* the system's name, not NULL and not empty; copied by
-                           create, so the string stays the caller's;
-                           casty_config_init sets "casty" (a static string) */
-    size_t max_payload; /* largest payload of a message, in bytes,
-                           1..CASTY_MAX_PAYLOAD_LIMIT; casty_config_init sets
-                           64 KiB */
+    uint32_t workers;          /* worker threads, 1..CASTY_MAX_WORKERS; casty_config_init
+                                  sets the online CPUs (at most CASTY_MAX_WORKERS) */
+    const char *name;          /* the system's name, not NULL and not empty; copied by
+                                  create, so the string stays the caller's;
+                                  casty_config_init sets "casty" (a static string) */
+    size_t max_payload;        /* largest payload of a message, in bytes,
+                                  1..CASTY_MAX_PAYLOAD_LIMIT; casty_config_init sets
+                                  64 KiB */
+    uint32_t blocking_threads; /* threads for the blocking work handlers hand
+                                  over with casty_ctx_pipe, started at the
+                                  first one, 0..CASTY_MAX_BLOCKING_THREADS
+                                  (0: casty_ctx_pipe is refused);
+                                  casty_config_init sets 4 */
 } casty_config_t;
 
 /* Fills the caller's `config` with the defaults given above. A config holds
@@ -263,6 +272,11 @@ typedef struct casty_stats {
                                    or setup returned a malformed behavior (no
                                    function, a kind outside the enum, env_size above
                                    CASTY_ENV_CAPACITY: see behavior.h) */
+    uint64_t jobs_done;         /* blocking functions run (casty_ctx_pipe), their
+                                   result told to their actor */
+    uint64_t jobs_cancelled;    /* blocking functions never run (still queued at
+                                   shutdown), or whose result was larger than
+                                   max_payload and was not told */
     uint64_t spawned;           /* actors spawned so far (spawns that returned
                                    CASTY_OK) */
     uint64_t stopped;           /* actors whose stop is complete so far */

@@ -12,10 +12,14 @@
 #include "mem/envelope.h"
 #include "mem/pool.h"
 #include "platform/platform.h"
+#include "sched/blocking.h"
 #include "sched/sched.h"
 #include "system/system.h"
 
 #define DEFAULT_MAX_PAYLOAD ((size_t)64 * 1024)
+/* Blocking threads by default: enough for a few slow calls at once; they
+ * start only when a handler first pipes work to them. */
+#define DEFAULT_BLOCKING_THREADS 4u
 
 /* The systems alive in this process, so that a thread that exits can give
  * its kept promise back to a system only if that system still lives. */
@@ -73,12 +77,14 @@ void casty_config_init(casty_config_t *config)
     config->workers = (uint32_t)cpus;
     config->name = "casty";
     config->max_payload = DEFAULT_MAX_PAYLOAD;
+    config->blocking_threads = DEFAULT_BLOCKING_THREADS;
 }
 
 static bool config_valid(const casty_config_t *c)
 {
     return c->workers >= 1 && c->workers <= CASTY_MAX_WORKERS && c->max_payload >= 1 &&
-           c->max_payload <= CASTY_MAX_PAYLOAD_LIMIT && c->name != NULL && c->name[0] != '\0';
+           c->max_payload <= CASTY_MAX_PAYLOAD_LIMIT && c->name != NULL && c->name[0] != '\0' &&
+           c->blocking_threads <= CASTY_MAX_BLOCKING_THREADS;
 }
 
 static void free_actor_mailbox(casty__actor_t *a)
@@ -99,6 +105,7 @@ static void free_system(casty_system_t *s)
     casty__pool_destroy(s);
     casty__promises_destroy(s);
     casty__inboxes_destroy(s);
+    casty__blocking_destroy(s);
     casty__names_destroy(&s->names);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
@@ -132,6 +139,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cond, &attr);
     pthread_condattr_destroy(&attr);
+    casty__blocking_init(s, config->blocking_threads);
     static _Atomic uint64_t serials;
     s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
     s->nworkers = config->workers;
@@ -298,6 +306,8 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     out->oversized_replies = atomic_load_explicit(&s->oversized_replies, memory_order_acquire);
     out->invalid_behaviors = atomic_load_explicit(&s->invalid_behaviors, memory_order_acquire);
     out->taken = atomic_load_explicit(&s->taken, memory_order_acquire);
+    out->jobs_done = atomic_load_explicit(&s->jobs_done, memory_order_acquire);
+    out->jobs_cancelled = atomic_load_explicit(&s->jobs_cancelled, memory_order_acquire);
     uint64_t refused = 0;
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
         refused += atomic_load_explicit(&s->outside_sends[i].refused, memory_order_acquire);
@@ -379,6 +389,9 @@ static void shut_down(casty_system_t *system)
     }
     pthread_mutex_unlock(&system->lock);
 
+    /* Every actor has stopped: no job can be queued any more, and the
+     * results of the running ones are dead letters. */
+    casty__blocking_stop(system);
     casty__sched_stop(system);
     /* Every actor has stopped and every worker has left. A send from outside
      * may still be between its gen check and its push (and then counts its

@@ -90,6 +90,19 @@ struct casty_system {
      * destroy, so a stopping actor may walk the list without the lock. */
     _Atomic(casty__promise_t *) all_promises;
     casty_inbox_t *all_inboxes; /* every inbox made, freed only by destroy */
+
+    /* The pool of blocking threads (sched/blocking.c), under its own lock:
+     * handlers queue jobs, the threads take them. */
+    pthread_mutex_t jobs_lock;
+    pthread_cond_t jobs_cond;
+    struct casty__job *jobs_head;
+    struct casty__job *jobs_tail;
+    pthread_t *blocking;       /* the threads started */
+    uint32_t blocking_max;     /* config.blocking_threads */
+    uint32_t blocking_started; /* started so far (all at the first job) */
+    bool jobs_quit;            /* shutdown: take no more, run no more */
+    _Atomic uint64_t jobs_done;
+    _Atomic uint64_t jobs_cancelled;
     casty_inbox_t *free_inboxes;
     casty_system_t *next_live; /* on the process's list of live systems */
 
