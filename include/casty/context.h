@@ -63,7 +63,8 @@ CASTY_API int casty_ctx_stop(casty_ctx_t *ctx, casty_ref_t ref);
  * blocking threads, never on a worker, with the `arg` given; writes its
  * result (at most `capacity` bytes, the system's max_payload) to `result`
  * and returns its size. It may block as long as it likes (a file read, a
- * DNS lookup, a blocking client library), and may tell. */
+ * DNS lookup, a blocking client library), and may tell and ask; it may not
+ * shut the system down or destroy it (CASTY_EDEADLK). */
 typedef size_t (*casty_blocking_fn)(void *arg, void *result, size_t capacity);
 
 /* Called instead of the blocking function when it will never run (the

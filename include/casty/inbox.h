@@ -16,7 +16,9 @@
  *
  * Messages taken are counted in the system's `taken` statistic; messages
  * left in an inbox when it is destroyed, or told to it afterwards, are dead
- * letters. */
+ * letters. Once the system has shut down, a tell to a live inbox returns
+ * CASTY_ESHUTDOWN; the messages it holds stay `queued` until they are taken
+ * or the inbox is destroyed. */
 #ifndef CASTY_INBOX_H
 #define CASTY_INBOX_H
 
@@ -57,8 +59,9 @@ CASTY_API int casty_inbox_fd(const casty_inbox_t *inbox);
 
 /* Takes up to `max` waiting messages (0 for all that wait), calling
  * fn(arg, msg) for each, and returns how many it took (0 when none was
- * waiting: never blocks). When messages are left because of `max`, the fd
- * stays readable. `fn` must not call casty_inbox_take or
+ * waiting: never blocks, nor waits for a sender caught halfway). When
+ * messages are left, because of `max` or because one was still on its way
+ * in, the fd stays readable. `fn` must not call casty_inbox_take or
  * casty_inbox_destroy on this inbox; it may tell anything. The owning
  * thread only, one call at a time; any thread may own an inbox, a worker's
  * included (it does not block).

@@ -79,8 +79,6 @@ static inline casty_duration_t casty_millis(int64_t ms)
 #define CASTY_MAX_WORKERS 1024u
 /* The most blocking threads a system accepts (casty_ctx_pipe). */
 #define CASTY_MAX_BLOCKING_THREADS 256u
-/* The most blocking threads a system accepts (casty_ctx_pipe). */
-#define CASTY_MAX_BLOCKING_THREADS 256u
 /* The largest max_payload a system accepts (1 GiB). */
 #define CASTY_MAX_PAYLOAD_LIMIT ((size_t)1 << 30)
 
@@ -207,7 +205,8 @@ CASTY_API int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_
  * waits for the shutdown to finish and returns CASTY_OK. Call it from a
  * thread outside every pool.
  * Errors: CASTY_EINVAL (NULL), CASTY_EDEADLK (from a worker thread of any
- * system: nothing is stopped then). */
+ * system, or from a blocking function run by casty_ctx_pipe: nothing is
+ * stopped then). */
 CASTY_API int casty_system_shutdown(casty_system_t *system);
 
 /* Shuts the system down if that has not been done (casty_system_shutdown),
@@ -222,8 +221,9 @@ CASTY_API int casty_system_shutdown(casty_system_t *system);
  * the blocking calls above is waited for; one inside any other call (a
  * casty_tell from outside the pool, say) must have returned, or it would
  * touch freed memory. NULL is ignored (CASTY_OK).
- * Errors: CASTY_EDEADLK from a worker thread of any system (a handler):
- * nothing is freed or stopped then. */
+ * Errors: CASTY_EDEADLK from a worker thread of any system (a handler) or
+ * from a blocking function run by casty_ctx_pipe: nothing is freed or
+ * stopped then. */
 CASTY_API int casty_system_destroy(casty_system_t *system);
 
 /* The system's counters. Every message that entered the system ends in
@@ -298,7 +298,9 @@ CASTY_API int casty_system_stats(const casty_system_t *system, casty_stats_t *ou
  * again at once: quiet is a moment, not a state. It polls the counters,
  * sleeping between looks (20 us at first, doubling up to a little over
  * 1 ms), so it costs the workers nothing, and it may see the moment or the
- * deadline up to one pause late. Call it from a thread outside every pool,
+ * deadline up to one pause late. Blocking work handed over with
+ * casty_ctx_pipe is not a message: a system can be quiet while a blocking
+ * function runs whose result is still to come. Call it from a thread outside every pool,
  * until casty_system_destroy (which must not run meanwhile).
  * Errors: CASTY_EINVAL (NULL), CASTY_EDEADLK (from a worker thread of any
  * system), CASTY_ETIMEDOUT. */

@@ -171,6 +171,12 @@ static int deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, ui
         count_undelivered(cell);
         return CASTY_ENOACTOR;
     }
+    /* Shutdown ends every actor's and ask's incarnation, not an inbox's,
+     * which its owner destroys: refuse it here once the system is down. */
+    if (cell->kind == CASTY__CELL_INBOX &&
+        atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
+        return CASTY_ESHUTDOWN;
+    }
     casty__envelope_t *env = envelope_alloc(size);
     if (env == NULL) {
         return CASTY_ENOMEM;

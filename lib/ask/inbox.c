@@ -149,10 +149,11 @@ int casty_inbox_take(casty_inbox_t *inbox, size_t max, casty_inbox_fn fn, void *
         if (env == NULL) {
             if (casty__mailbox_mark_empty(&inbox->cell.mailbox)) {
                 inbox->owned = false;
-                break;
             }
-            sched_yield(); /* a sender is between its exchange and its link */
-            continue;
+            /* Otherwise a sender is between its exchange and its link: keep
+             * the mailbox and come back (the fd is written below) rather
+             * than wait for it here. */
+            break;
         }
         if (consumed != &inbox->stub) {
             casty__envelope_free(consumed);

@@ -28,6 +28,8 @@ typedef struct casty__job {
     uint32_t type;
 } casty__job_t;
 
+__thread bool casty__on_blocking_thread;
+
 void casty__blocking_init(casty_system_t *system, uint32_t threads)
 {
     pthread_mutex_init(&system->jobs_lock, NULL);
@@ -51,38 +53,39 @@ static void run_job(casty_system_t *system, casty__job_t *job, unsigned char *re
         atomic_fetch_add_explicit(&system->jobs_cancelled, 1, memory_order_release);
         return;
     }
-    /* A stopped actor makes it a dead letter, counted by the tell. */
-    casty_tell(job->to, job->type, result, size);
+    /* Counted first, so that whoever sees the result handled sees it done.
+     * A stopped actor makes the result a dead letter, counted by the tell;
+     * a tell refused for want of memory takes the count back. */
     atomic_fetch_add_explicit(&system->jobs_done, 1, memory_order_release);
+    int rc = casty_tell(job->to, job->type, result, size);
+    if (rc != CASTY_OK && rc != CASTY_ENOACTOR) {
+        atomic_fetch_sub_explicit(&system->jobs_done, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&system->jobs_cancelled, 1, memory_order_release);
+    }
 }
 
 static void *blocking_main(void *arg)
 {
     casty_system_t *system = arg;
+    casty__on_blocking_thread = true;
     unsigned char *result = malloc(system->max_payload);
     pthread_mutex_lock(&system->jobs_lock);
     for (;;) {
-        while (system->jobs_head == NULL && !system->jobs_quit) {
+        /* A thread with no buffer for results takes no job: the others run
+         * them, or the shutdown cancels them. */
+        while ((system->jobs_head == NULL || result == NULL) && !system->jobs_quit) {
             pthread_cond_wait(&system->jobs_cond, &system->jobs_lock);
         }
-        casty__job_t *job = system->jobs_head;
+        casty__job_t *job = result != NULL ? system->jobs_head : NULL;
         if (job == NULL) {
-            break; /* quit, and nothing left */
+            break; /* quit, and nothing left for this thread */
         }
         system->jobs_head = job->next;
         if (system->jobs_head == NULL) {
             system->jobs_tail = NULL;
         }
         pthread_mutex_unlock(&system->jobs_lock);
-        if (result != NULL) {
-            run_job(system, job, result);
-        } else {
-            /* No buffer for results: this thread can run nothing. */
-            if (job->cancel != NULL) {
-                job->cancel(job->arg);
-            }
-            atomic_fetch_add_explicit(&system->jobs_cancelled, 1, memory_order_release);
-        }
+        run_job(system, job, result);
         free(job);
         pthread_mutex_lock(&system->jobs_lock);
     }
@@ -97,9 +100,11 @@ static bool start_threads(casty_system_t *system)
     if (system->blocking_started > 0) {
         return true;
     }
-    system->blocking = calloc(system->blocking_max, sizeof *system->blocking);
     if (system->blocking == NULL) {
-        return false;
+        system->blocking = calloc(system->blocking_max, sizeof *system->blocking);
+        if (system->blocking == NULL) {
+            return false;
+        }
     }
     for (uint32_t i = 0; i < system->blocking_max; i++) {
         if (pthread_create(&system->blocking[i], NULL, blocking_main, system) != 0) {

@@ -419,8 +419,8 @@ int casty_system_shutdown(casty_system_t *system)
     if (system == NULL) {
         return CASTY_EINVAL;
     }
-    if (casty__current_worker != NULL) {
-        return CASTY_EDEADLK; /* a worker of any system: it would stall its pool */
+    if (casty__current_worker != NULL || casty__on_blocking_thread) {
+        return CASTY_EDEADLK; /* it would stall its pool, or join itself */
     }
     enter(system);
     shut_down(system);
@@ -433,8 +433,8 @@ int casty_system_destroy(casty_system_t *system)
     if (system == NULL) {
         return CASTY_OK;
     }
-    if (casty__current_worker != NULL) {
-        return CASTY_EDEADLK; /* it would free the pool under its own workers */
+    if (casty__current_worker != NULL || casty__on_blocking_thread) {
+        return CASTY_EDEADLK; /* it would free the pool under its own thread */
     }
     casty_system_shutdown(system);
     /* Shutdown has woken every ask (their targets all stopped) and every

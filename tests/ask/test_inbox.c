@@ -177,8 +177,14 @@ Test(inbox, bad_arguments)
     cr_expect(casty_ref_equal(casty_inbox_ref(NULL), CASTY_REF_NONE));
     casty_inbox_destroy(NULL);
     casty_inbox_destroy(inbox);
+    casty_inbox_t *live = make_inbox();
     cr_assert_eq(casty_system_shutdown(sys), CASTY_OK);
     cr_expect_eq(casty_inbox_create(sys, &inbox), CASTY_ESHUTDOWN);
+    uint32_t x = 0;
+    cr_expect_eq(casty_tell(casty_inbox_ref(live), MSG_VALUE, &x, sizeof x), CASTY_ESHUTDOWN,
+                 "a live inbox took a tell after the shutdown");
+    cr_expect_eq(stats_of(sys).sent, 0);
+    casty_inbox_destroy(live);
 }
 
 Test(inbox, the_systems_destroy_frees_the_inboxes_left)

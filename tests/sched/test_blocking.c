@@ -55,10 +55,13 @@ static size_t square_slowly(void *arg, void *result, size_t capacity)
     return a->size != 0 ? a->size : (capacity >= sizeof square ? sizeof square : 0);
 }
 
+/* Cancels run only once every actor has stopped and before the running
+ * functions are waited for: the first one lets the running one finish. */
 static void count_cancel(void *arg)
 {
     (void)arg;
     atomic_fetch_add(&cancelled, 1);
+    atomic_store(&gate, 1);
 }
 
 /* On MSG_START (a job_arg_t pointer), pipes square_slowly; on MSG_RESULT,
@@ -169,14 +172,6 @@ Test(blocking, workers_stay_free_while_blocking_work_waits)
     casty_system_destroy(s);
 }
 
-static void *open_gate_later(void *arg)
-{
-    (void)arg;
-    sleep_ns(50000000);
-    atomic_store(&gate, 1);
-    return NULL;
-}
-
 Test(blocking, shutdown_cancels_what_is_queued_and_waits_for_what_runs)
 {
     reset();
@@ -194,10 +189,7 @@ Test(blocking, shutdown_cancels_what_is_queued_and_waits_for_what_runs)
         pause_briefly();
     }
     cr_assert_eq(atomic_load(&running), 1, "the one blocking thread never took a job");
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, open_gate_later, NULL), 0);
     cr_assert_eq(casty_system_shutdown(s), CASTY_OK);
-    pthread_join(t, NULL);
     casty_stats_t st = stats_of(s);
     cr_expect_eq(st.jobs_done, 1, "the running function was not waited for");
     cr_expect_eq(st.jobs_cancelled, 5);
@@ -226,6 +218,49 @@ Test(blocking, a_result_larger_than_max_payload_is_not_told)
     cr_expect_eq(stats_of(s).jobs_cancelled, 1);
     cr_expect_eq(atomic_load(&results), 0);
     casty_system_destroy(s);
+}
+
+static atomic_int shutdown_rc = 1;
+static atomic_int destroy_rc = 1;
+
+static size_t shut_down_from_here(void *arg, void *result, size_t capacity)
+{
+    (void)result;
+    (void)capacity;
+    casty_system_t *s = arg;
+    atomic_store(&shutdown_rc, casty_system_shutdown(s));
+    atomic_store(&destroy_rc, casty_system_destroy(s));
+    return 0;
+}
+
+static casty_system_t *suicidal_system;
+
+static casty_behavior_t suicidal_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)msg;
+    (void)env;
+    atomic_store(&pipe_rc,
+                 casty_ctx_pipe(ctx, shut_down_from_here, NULL, suicidal_system, MSG_RESULT));
+    return casty_same();
+}
+
+Test(blocking, a_blocking_function_may_not_shut_the_system_down)
+{
+    reset();
+    suicidal_system = make_pool_system(1, 1);
+    casty_ref_t a;
+    cr_assert_eq(casty_spawn(suicidal_system, casty_receive_stateless(suicidal_receive), NULL, &a),
+                 CASTY_OK);
+    uint32_t x = 0;
+    cr_assert_eq(casty_tell(a, MSG_START, &x, sizeof x), CASTY_OK);
+    int64_t deadline = now_ns() + 5000000000;
+    while (atomic_load(&destroy_rc) == 1 && now_ns() < deadline) {
+        pause_briefly();
+    }
+    cr_expect_eq(atomic_load(&pipe_rc), CASTY_OK);
+    cr_expect_eq(atomic_load(&shutdown_rc), CASTY_EDEADLK);
+    cr_expect_eq(atomic_load(&destroy_rc), CASTY_EDEADLK);
+    casty_system_destroy(suicidal_system);
 }
 
 Test(blocking, bad_calls)
