@@ -6,8 +6,8 @@
  * send PER_ACTOR numbered messages to one inbox; 2 outside threads send as
  * many each. The main thread waits in epoll on the inbox's fd and takes in
  * batches of at most 64. Checked: every message arrives, once, and in order
- * per sender; the fd never fires with nothing to take more than once in a
- * row (each wake-up is answered). Then a second inbox is destroyed while 2
+ * per sender, and the loop keeps progressing (a wake-up with nothing to take
+ * is allowed: a sender may be halfway in). Then a second inbox is destroyed while 2
  * outside threads still tell it: every accepted tell is either taken or a
  * dead letter, exactly, once the system is quiet.
  *
@@ -125,7 +125,7 @@ static int run_round(casty_system_t *sys, casty_ref_t *actors, uint32_t per)
     static tally_t t;
     memset(&t, 0, sizeof t);
     uint64_t want = (uint64_t)SENDERS * per;
-    uint32_t idle_wakes = 0;
+    double last_progress = now_s();
     int failures = 0;
     while (t.total + t.disorder < want) {
         struct epoll_event got;
@@ -137,13 +137,14 @@ static int run_round(casty_system_t *sys, casty_ref_t *actors, uint32_t per)
             break;
         }
         int taken = casty_inbox_take(inbox, 64, count_number, &t);
-        if (taken == 0 && ++idle_wakes > 1) {
-            fprintf(stderr, "stress_inbox: the fd fired twice in a row with nothing to take\n");
+        /* A take may find nothing while a sender is halfway in (the fd is
+         * then written again): fine, as long as the loop keeps progressing. */
+        if (taken > 0) {
+            last_progress = now_s();
+        } else if (now_s() - last_progress > 10.0) {
+            fprintf(stderr, "stress_inbox: the fd kept firing for 10 s with nothing to take\n");
             failures++;
             break;
-        }
-        if (taken > 0) {
-            idle_wakes = 0;
         }
     }
     for (uint32_t i = 0; i < OUTSIDE; i++) {
