@@ -5,7 +5,7 @@
  * shutdown would wait forever.
  *
  * Linked against libcasty_faults, the library built with fault injection
- * (lib/faults.h): while casty__fault_no_envelopes is set, every envelope
+ * (lib/platform/faults.h): while casty__fault_no_envelopes is set, every envelope
  * allocation fails and every tell returns CASTY_ENOMEM.
  */
 #include <criterion/criterion.h>

@@ -1,4 +1,4 @@
-/* The blocking ask's wake-up (lib/ask.c), under a TSO store buffer.
+/* The blocking ask's wake-up (lib/ask/ask.c), under a TSO store buffer.
  *
  * Mirrors: casty_ask's loop (casty__mailbox_pop, casty__mailbox_mark_empty,
  * promise_wait, take_wakeup) on the asker's side, and deliver's
@@ -31,7 +31,7 @@
  * futex wait nobody will wake, while the reply is queued), and it ends
  * with the reply (assertion at its end).
  *
- * BUGGY selects take_wakeup as lib/ask.c has it since 1a5fcb9: a load of
+ * BUGGY selects take_wakeup as lib/ask/ask.c has it since 1a5fcb9: a load of
  * `ready` and, if READY, a relaxed store of WAITING. The store can linger in the buffer
  * past the asker's next look at the mailbox, then wipe out the READY of a
  * push that came meanwhile, which for that reason sent no futex wake. The
