@@ -16,9 +16,10 @@
  *
  * Messages taken are counted in the system's `taken` statistic; messages
  * left in an inbox when it is destroyed, or told to it afterwards, are dead
- * letters. Once the system has shut down, a tell to a live inbox returns
- * CASTY_ESHUTDOWN; the messages it holds stay `queued` until they are taken
- * or the inbox is destroyed. */
+ * letters. A shutdown ends the inboxes' incarnations as it ends the
+ * actors': once its workers have stopped, a tell to an inbox is a dead
+ * letter, and CASTY_ESHUTDOWN once the shutdown has returned; the messages
+ * an inbox holds stay `queued` until they are taken or it is destroyed. */
 #ifndef CASTY_INBOX_H
 #define CASTY_INBOX_H
 

@@ -82,6 +82,27 @@ static casty__envelope_t *stub_of(casty__cell_t *cell)
     return &((casty_inbox_t *)cell)->stub;
 }
 
+void casty__cell_init(casty__cell_t *cell, casty__envelope_t *stub, casty_system_t *system,
+                      casty__cell_kind_t kind)
+{
+    casty__mailbox_init(&cell->mailbox, stub);
+    atomic_init(&cell->mailbox.head, (uintptr_t)stub | CASTY__MAILBOX_IDLE);
+    atomic_init(&cell->gen, 1);
+    atomic_init(&cell->settled_gen, 1);
+    atomic_init(&cell->open, 0);
+    cell->system = system;
+    cell->kind = (uint32_t)kind;
+}
+
+void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t *stub)
+{
+    casty__cell_drain(cell, stub);
+    if (cell->mailbox.tail != stub) {
+        casty__envelope_free(cell->mailbox.tail);
+        cell->mailbox.tail = stub;
+    }
+}
+
 uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
 {
     uint32_t n = 0;
@@ -170,12 +191,6 @@ static int deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, ui
         }
         count_undelivered(cell);
         return CASTY_ENOACTOR;
-    }
-    /* Shutdown ends every actor's and ask's incarnation, not an inbox's,
-     * which its owner destroys: refuse it here once the system is down. */
-    if (cell->kind == CASTY__CELL_INBOX &&
-        atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
-        return CASTY_ESHUTDOWN;
     }
     casty__envelope_t *env = envelope_alloc(size);
     if (env == NULL) {

@@ -111,6 +111,15 @@ struct casty__promise {
     ((casty__actor_t *)((char *)(r)-offsetof(casty__actor_t, runnable)))
 
 /* cell.c */
+/* Makes `cell` (embedding `stub`) a cell of `kind` in `system`, closed and
+ * idle as a stop leaves one, at gen 1: whoever takes it opens it
+ * (casty__cell_open). Before the cell is shared. */
+void casty__cell_init(casty__cell_t *cell, casty__envelope_t *stub, casty_system_t *system,
+                      casty__cell_kind_t kind);
+/* Drains `cell` (counting what it held) and frees its last consumed
+ * envelope. Only once no thread can reach the cell: at the system's
+ * destroy. */
+void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t *stub);
 /* Queues a copy of the message to the cell's incarnation `gen`: the path of
  * every tell and every ask request. Any thread. */
 int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload, size_t size);

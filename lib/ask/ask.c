@@ -90,14 +90,7 @@ static casty__promise_t *promise_new(casty_system_t *system)
     if (p == NULL) {
         return NULL;
     }
-    casty__mailbox_init(&p->cell.mailbox, &p->stub);
-    /* Closed and idle: promise_take opens it. */
-    atomic_init(&p->cell.mailbox.head, (uintptr_t)&p->stub | CASTY__MAILBOX_IDLE);
-    atomic_init(&p->cell.gen, 1);
-    atomic_init(&p->cell.settled_gen, 1);
-    atomic_init(&p->cell.open, 0);
-    p->cell.system = system;
-    p->cell.kind = CASTY__CELL_PROMISE;
+    casty__cell_init(&p->cell, &p->stub, system, CASTY__CELL_PROMISE); /* promise_take opens it */
     atomic_init(&p->ready, PROMISE_WAITING);
     atomic_init(&p->watching, 0);
     atomic_init(&p->target_cell, NULL);
@@ -396,10 +389,7 @@ void casty__promises_destroy(casty_system_t *system)
     casty__promise_t *p = atomic_load_explicit(&system->all_promises, memory_order_relaxed);
     while (p != NULL) {
         casty__promise_t *next = p->all_next;
-        casty__cell_drain(&p->cell, &p->stub);
-        if (p->cell.mailbox.tail != &p->stub) {
-            casty__envelope_free(p->cell.mailbox.tail);
-        }
+        casty__cell_free_mailbox(&p->cell, &p->stub);
         free(p);
         p = next;
     }

@@ -20,8 +20,10 @@ void casty__promises_destroy(casty_system_t *system);
  * only consumer while the cell is open. */
 struct casty_inbox {
     casty__cell_t cell;
-    int fd;     /* eventfd, non-blocking */
-    bool owned; /* owner only: the owner holds the mailbox (not idle) */
+    int fd;       /* eventfd, non-blocking */
+    bool owned;   /* owner only: the owner holds the mailbox (not idle) */
+    uint64_t gen; /* this inbox's incarnation, fixed at create */
+    bool live;    /* created and not destroyed; under the system lock */
     struct casty_inbox *free_next;
     struct casty_inbox *all_next;
     casty__envelope_t stub;
@@ -30,6 +32,10 @@ struct casty_inbox {
 /* Called by whoever cleared the open inbox's idle bit: makes its fd
  * readable. Any thread. */
 void casty__inbox_wake(struct casty_inbox *inbox);
+/* Moves every live inbox's cell past its incarnation, so that tells to it
+ * fail from now on; inboxes made afterwards are refused. At shutdown, with
+ * the workers joined. */
+void casty__inboxes_close(casty_system_t *system);
 /* Frees every inbox of the system, closing their fds. Only at destroy. */
 void casty__inboxes_destroy(casty_system_t *system);
 

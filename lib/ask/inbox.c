@@ -13,6 +13,11 @@
  * (acquire), not by the eventfd, so the handover needs no more than
  * ThreadSanitizer can see.
  *
+ * An inbox's incarnation is `gen`, fixed at create; its cell's gen moves
+ * past it when the inbox is destroyed or the system shuts down, so that
+ * tells fail the check in deliver as for a stopped actor, while the owner
+ * still takes what came before by `gen`.
+ *
  * Destroy ends the incarnation as a stop does: gen bumped (tells fail),
  * `open` cleared, the mailbox reclaimed if the owner had let it go (from a
  * claimer that is about to write the fd, by waiting for that write; from
@@ -62,14 +67,7 @@ static casty_inbox_t *inbox_take_cell(casty_system_t *system)
     if (inbox == NULL) {
         return NULL;
     }
-    casty__mailbox_init(&inbox->cell.mailbox, &inbox->stub);
-    /* Closed and idle, as a destroy leaves it: create opens it. */
-    atomic_init(&inbox->cell.mailbox.head, (uintptr_t)&inbox->stub | CASTY__MAILBOX_IDLE);
-    atomic_init(&inbox->cell.gen, 1);
-    atomic_init(&inbox->cell.settled_gen, 1);
-    atomic_init(&inbox->cell.open, 0);
-    inbox->cell.system = system;
-    inbox->cell.kind = CASTY__CELL_INBOX;
+    casty__cell_init(&inbox->cell, &inbox->stub, system, CASTY__CELL_INBOX); /* create opens it */
     inbox->fd = -1;
     pthread_mutex_lock(&system->lock);
     inbox->all_next = system->all_inboxes;
@@ -106,6 +104,22 @@ int casty_inbox_create(casty_system_t *system, casty_inbox_t **out)
     }
     inbox->fd = fd;
     casty__cell_open(&inbox->cell);
+    /* The incarnation is fixed under the lock that shutdown takes to close
+     * the inboxes (casty__inboxes_close): either this inbox is counted open
+     * there, or it is refused here. */
+    pthread_mutex_lock(&system->lock);
+    bool closed = system->inboxes_closed;
+    inbox->gen = atomic_load_explicit(&inbox->cell.gen, memory_order_relaxed);
+    inbox->live = !closed;
+    pthread_mutex_unlock(&system->lock);
+    if (closed) {
+        atomic_store_explicit(&inbox->cell.open, 0, memory_order_release);
+        casty__cell_close(&inbox->cell, &inbox->stub);
+        close(fd);
+        inbox->fd = -1;
+        inbox_give_back(system, inbox);
+        return CASTY_ESHUTDOWN;
+    }
     /* Let the mailbox go at once, so that the first message's push is the
      * one that writes the fd. A late message to an earlier inbox of this
      * cell may be queued: then keep it and make the fd readable. */
@@ -122,8 +136,7 @@ casty_ref_t casty_inbox_ref(const casty_inbox_t *inbox)
     if (inbox == NULL) {
         return CASTY_REF_NONE;
     }
-    casty__cell_t *cell = (casty__cell_t *)&inbox->cell;
-    return (casty_ref_t){cell, atomic_load_explicit(&cell->gen, memory_order_relaxed)};
+    return (casty_ref_t){(casty__cell_t *)&inbox->cell, inbox->gen};
 }
 
 int casty_inbox_fd(const casty_inbox_t *inbox)
@@ -141,7 +154,7 @@ int casty_inbox_take(casty_inbox_t *inbox, size_t max, casty_inbox_fn fn, void *
         return 0; /* nothing claimed for us */
     }
     inbox->owned = true;
-    uint64_t gen = atomic_load_explicit(&inbox->cell.gen, memory_order_relaxed);
+    uint64_t gen = inbox->gen;
     size_t taken = 0;
     while (max == 0 || taken < max) {
         casty__envelope_t *consumed;
@@ -184,6 +197,9 @@ void casty_inbox_destroy(casty_inbox_t *inbox)
         return;
     }
     casty_system_t *system = inbox->cell.system;
+    pthread_mutex_lock(&system->lock);
+    inbox->live = false;
+    pthread_mutex_unlock(&system->lock);
     atomic_fetch_add_explicit(&inbox->cell.gen, 1, memory_order_seq_cst);
     atomic_store_explicit(&inbox->cell.open, 0, memory_order_seq_cst);
     while (!inbox->owned) {
@@ -200,15 +216,26 @@ void casty_inbox_destroy(casty_inbox_t *inbox)
     inbox_give_back(system, inbox);
 }
 
+void casty__inboxes_close(casty_system_t *system)
+{
+    pthread_mutex_lock(&system->lock);
+    system->inboxes_closed = true;
+    for (casty_inbox_t *inbox = system->all_inboxes; inbox != NULL; inbox = inbox->all_next) {
+        if (inbox->live) {
+            /* Tells fail the gen check from now on; the owner still takes
+             * what came before, by its own incarnation (inbox->gen). */
+            atomic_fetch_add_explicit(&inbox->cell.gen, 1, memory_order_seq_cst);
+        }
+    }
+    pthread_mutex_unlock(&system->lock);
+}
+
 void casty__inboxes_destroy(casty_system_t *system)
 {
     casty_inbox_t *inbox = system->all_inboxes;
     while (inbox != NULL) {
         casty_inbox_t *next = inbox->all_next;
-        casty__cell_drain(&inbox->cell, &inbox->stub);
-        if (inbox->cell.mailbox.tail != &inbox->stub) {
-            casty__envelope_free(inbox->cell.mailbox.tail);
-        }
+        casty__cell_free_mailbox(&inbox->cell, &inbox->stub);
         if (inbox->fd >= 0) {
             close(inbox->fd);
         }

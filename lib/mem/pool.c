@@ -22,14 +22,7 @@ struct casty__slab {
 static void cell_init(casty_system_t *system, casty__actor_t *a)
 {
     memset(a, 0, sizeof *a);
-    casty__mailbox_init(&a->cell.mailbox, &a->stub);
-    /* Closed and idle, as a stop leaves a cell: spawn claims it. */
-    atomic_init(&a->cell.mailbox.head, (uintptr_t)&a->stub | CASTY__MAILBOX_IDLE);
-    atomic_init(&a->cell.gen, 1);
-    atomic_init(&a->cell.settled_gen, 1);
-    atomic_init(&a->cell.open, 0);
-    a->cell.system = system;
-    a->cell.kind = CASTY__CELL_ACTOR;
+    casty__cell_init(&a->cell, &a->stub, system, CASTY__CELL_ACTOR); /* spawn opens it */
     atomic_init(&a->stop_gen, 0);
     atomic_init(&a->stopped_children, NULL);
     atomic_init(&a->runnable.next, NULL);

@@ -89,11 +89,7 @@ static bool config_valid(const casty_config_t *c)
 
 static void free_actor_mailbox(casty__actor_t *a)
 {
-    casty__cell_drain(&a->cell, &a->stub);
-    if (a->cell.mailbox.tail != &a->stub) {
-        casty__envelope_free(a->cell.mailbox.tail);
-        a->cell.mailbox.tail = &a->stub;
-    }
+    casty__cell_free_mailbox(&a->cell, &a->stub);
 }
 
 /* Frees what create made and destroy takes apart, in either case once no
@@ -393,6 +389,9 @@ static void shut_down(casty_system_t *system)
      * results of the running ones are dead letters. */
     casty__blocking_stop(system);
     casty__sched_stop(system);
+    /* Then the inboxes' incarnations end too (their owners may still take
+     * what they hold), before the wait below covers the tells in flight. */
+    casty__inboxes_close(system);
     /* Every actor has stopped and every worker has left. A send from outside
      * may still be between its gen check and its push (and then counts its
      * own message as a dead letter, cell.c); wait for those, so that every

@@ -90,6 +90,7 @@ struct casty_system {
      * destroy, so a stopping actor may walk the list without the lock. */
     _Atomic(casty__promise_t *) all_promises;
     casty_inbox_t *all_inboxes; /* every inbox made, freed only by destroy */
+    bool inboxes_closed;        /* shutdown has closed them; no new one */
 
     /* The pool of blocking threads (sched/blocking.c), under its own lock:
      * handlers queue jobs, the threads take them. */
