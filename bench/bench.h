@@ -85,6 +85,7 @@ void bench_run_ask(casty_system_t *system, const bench_params_t *params, bench_r
 void bench_run_inbox(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
 void bench_run_breaker(casty_system_t *system, const bench_params_t *params,
                        bench_result_t *result);
+void bench_run_timers(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
 void bench_run_idle(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
 
 /* ---- time and memory ---- */
@@ -97,6 +98,12 @@ double bench_secs_since(uint64_t start_ns);
 
 /* The process's peak resident set, in KiB (getrusage's ru_maxrss). */
 uint64_t bench_peak_rss_kb(void);
+
+/* Sorts `count` values in place, ascending. */
+void bench_sort_u64(uint64_t *values, size_t count);
+/* The nearest-rank percentile of `count` (at least 1) sorted values:
+ * `per_mille` thousandths (500 for the median). */
+uint64_t bench_percentile(const uint64_t *sorted, uint64_t count, uint64_t per_mille);
 
 /* The process's resident set now, in bytes (/proc/self/statm). */
 uint64_t bench_resident_bytes(void);

@@ -141,20 +141,6 @@ static void *ask_loop(void *arg)
     return NULL;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a;
-    uint64_t y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of `count` sorted samples, `per_mille` of 1000. */
-static uint64_t percentile(const uint64_t *sorted, uint64_t count, uint64_t per_mille)
-{
-    uint64_t rank = (per_mille * count + 999) / 1000;
-    return sorted[(rank > 0 ? rank : 1) - 1];
-}
-
 /* ==== inbox ==== */
 
 typedef struct inbox_reply {
@@ -246,10 +232,10 @@ static void measure_round_trips(casty_system_t *system, void *(*loop)(void *),
     result->ok = started == t && atomic_load(&mismatches) == 0;
     bench_gate_destroy(&gate);
 
-    qsort(latencies, t * q, sizeof *latencies, compare_u64);
-    bench_result_add(result, "p50_ns", percentile(latencies, t * q, 500));
-    bench_result_add(result, "p99_ns", percentile(latencies, t * q, 990));
-    bench_result_add(result, "p999_ns", percentile(latencies, t * q, 999));
+    bench_sort_u64(latencies, t * q);
+    bench_result_add(result, "p50_ns", bench_percentile(latencies, t * q, 500));
+    bench_result_add(result, "p99_ns", bench_percentile(latencies, t * q, 990));
+    bench_result_add(result, "p999_ns", bench_percentile(latencies, t * q, 999));
 }
 
 /* ask and inbox: t threads, q round trips each, over e echo actors. */

@@ -255,3 +255,21 @@ void bench_gate_open(bench_gate_t *gate)
     pthread_cond_broadcast(&gate->changed);
     pthread_mutex_unlock(&gate->lock);
 }
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void bench_sort_u64(uint64_t *values, size_t count)
+{
+    qsort(values, count, sizeof *values, compare_u64);
+}
+
+uint64_t bench_percentile(const uint64_t *sorted, uint64_t count, uint64_t per_mille)
+{
+    uint64_t rank = (per_mille * count + 999) / 1000;
+    return sorted[(rank > 0 ? rank : 1) - 1];
+}

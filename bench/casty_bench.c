@@ -107,6 +107,14 @@ static const char *ask_invalid(const bench_params_t *p)
                : "ask, inbox: --t times --q must be at most 1e12";
 }
 
+static const char *timers_invalid(const bench_params_t *p)
+{
+    if (bench_param(p, "d") == 0 || bench_param(p, "d") > 1000000000) {
+        return "timers: --d must be from 1 to 1e9 (milliseconds)";
+    }
+    return bench_param(p, "n") <= 100000000 ? NULL : "timers: --n must be at most 1e8";
+}
+
 static const char *skynet_invalid(const bench_params_t *p)
 {
     uint64_t leaves = 1;
@@ -187,6 +195,7 @@ static const bench_spec_t benchmarks[] = {
      {{"t", 2, false}, {"q", 200000, true}, {"e", 64, false}},
      bench_run_inbox,
      ask_invalid},
+    {"timers", {{"n", 1000000, true}, {"d", 1000, false}}, bench_run_timers, timers_invalid},
     {"idle", {{"n", 1000000, false}}, bench_run_idle, no_constraint},
 };
 

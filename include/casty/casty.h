@@ -13,5 +13,6 @@
 #include "casty/inbox.h"
 #include "casty/ref.h"
 #include "casty/system.h"
+#include "casty/timer.h"
 
 #endif

@@ -252,7 +252,8 @@ typedef struct casty_stats {
                                    answer casty_unhandled() */
     uint64_t unhandled;         /* answered with casty_unhandled() */
     uint64_t dropped;           /* reached an actor whose behavior is casty_ignore(),
-                                   and were never given to a function */
+                                   and were never given to a function; or were
+                                   stale timer messages (below) */
     uint64_t dead_letters;      /* tells and ask requests to a stopped actor: refused
                                    by tell, left queued at its stop, reaching it while
                                    it stopped, or meant for an earlier incarnation of
@@ -277,6 +278,9 @@ typedef struct casty_stats {
     uint64_t jobs_cancelled;    /* blocking functions never run (still queued at
                                    shutdown), or whose result was larger than
                                    max_payload and was not told */
+    uint64_t stale_timers;      /* of `dropped`: messages of an actor's timer that
+                                   was cancelled or replaced after they were sent,
+                                   never handled (casty/timer.h) */
     uint64_t spawned;           /* actors spawned so far (spawns that returned
                                    CASTY_OK) */
     uint64_t stopped;           /* actors whose stop is complete so far */

@@ -19,6 +19,7 @@
 
 #include "actor/actor.h"
 #include "mem/envelope.h"
+#include "timer/timer.h"
 #include "casty/context.h"
 #include "casty/error.h"
 
@@ -132,6 +133,14 @@ static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
     casty_msg_t msg = {.type = env->type,
                        .size = env->size,
                        .payload = env->size > 0 ? casty__envelope_payload(env) : NULL};
+    if (__builtin_expect((env->size & CASTY__ENV_TIMER) != 0, 0)) {
+        const unsigned char *payload;
+        if (!casty__timer_arrived(a, env, &payload, &msg.size)) {
+            casty__count(&w->dropped); /* cancelled or replaced since it was sent */
+            return;
+        }
+        msg.payload = msg.size > 0 ? payload : NULL;
+    }
     casty_behavior_t next = a->behavior.fn.receive(ctx, &msg, a->behavior.env);
     /* Counted after the handler, so that its own sends are counted first. */
     casty__count(apply(ctx, &next) ? &w->handled : &w->unhandled);

@@ -32,6 +32,7 @@
 #include "mem/envelope.h"
 #include "sched/sched.h"
 #include "system/system.h"
+#include "timer/timer.h"
 
 #ifdef CASTY__FAULT_INJECTION
 _Atomic uint32_t casty__fault_no_envelopes;
@@ -182,8 +183,12 @@ void casty__request_stop(casty__actor_t *actor, uint64_t gen)
     casty__actor_poke(actor);
 }
 
-static int deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, uint32_t type,
-                   const void *payload, size_t size)
+/* Queues the message behind `prefix` (`prefix_size` bytes, which also set
+ * CASTY__ENV_TIMER in the envelope's size when not 0: timer.h). Inlined, so
+ * that a plain tell pays nothing for the prefix. */
+static inline __attribute__((always_inline)) int
+deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, uint32_t type,
+        const void *prefix, size_t prefix_size, const void *payload, size_t size)
 {
     if (atomic_load_explicit(&cell->gen, memory_order_seq_cst) != gen) {
         if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
@@ -192,15 +197,21 @@ static int deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, ui
         count_undelivered(cell);
         return CASTY_ENOACTOR;
     }
-    casty__envelope_t *env = envelope_alloc(size);
+    casty__envelope_t *env = envelope_alloc(prefix_size + size);
     if (env == NULL) {
         return CASTY_ENOMEM;
     }
     env->gen = gen;
     env->type = type;
-    env->size = (uint32_t)size;
+    env->size = (uint32_t)(prefix_size + size);
+    unsigned char *at = casty__envelope_payload(env);
+    if (prefix_size > 0) {
+        env->size |= CASTY__ENV_TIMER;
+        memcpy(at, prefix, prefix_size);
+        at += prefix_size;
+    }
     if (size > 0) {
-        memcpy(casty__envelope_payload(env), payload, size);
+        memcpy(at, payload, size);
     }
     if (casty__mailbox_push(&cell->mailbox, env)) {
         claimed(cell);
@@ -218,13 +229,16 @@ static bool entered(int rc)
     return rc == CASTY_OK || rc == CASTY_ENOACTOR;
 }
 
-int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload, size_t size)
+static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint64_t gen,
+                                                      uint32_t type, const void *prefix,
+                                                      size_t prefix_size, const void *payload,
+                                                      size_t size)
 {
     casty_system_t *system = cell->system;
     casty__worker_t *w = casty__worker_of(system);
     if (w != NULL) {
         casty__count(&w->sent);
-        int rc = deliver(system, cell, gen, type, payload, size);
+        int rc = deliver(system, cell, gen, type, prefix, prefix_size, payload, size);
         if (!entered(rc)) {
             atomic_store_explicit(&w->sent,
                                   atomic_load_explicit(&w->sent, memory_order_relaxed) - 1,
@@ -238,12 +252,23 @@ int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *pa
      * and the stop's seq_cst bump of gen. */
     casty__send_shard_t *shard = &system->outside_sends[thread_shard()];
     atomic_fetch_add_explicit(&shard->begun, 1, memory_order_seq_cst);
-    int rc = deliver(system, cell, gen, type, payload, size);
+    int rc = deliver(system, cell, gen, type, prefix, prefix_size, payload, size);
     if (!entered(rc)) {
         atomic_fetch_add_explicit(&shard->refused, 1, memory_order_release);
     }
     atomic_fetch_add_explicit(&shard->ended, 1, memory_order_release);
     return rc;
+}
+
+int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload, size_t size)
+{
+    return send(cell, gen, type, NULL, 0, payload, size);
+}
+
+int casty__send_timer(casty__cell_t *cell, uint64_t gen, uint32_t type, const uint64_t header[2],
+                      const void *payload, size_t size)
+{
+    return send(cell, gen, type, header, CASTY__TIMER_HEADER, payload, size);
 }
 
 int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)

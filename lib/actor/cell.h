@@ -81,10 +81,11 @@ struct casty__actor {
     casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
     casty__actor_t *prev_sibling;
     char *path; /* "/a/b" when every ancestor is named, else just the name; NULL if anonymous */
-    const char *name;          /* the last component of path */
-    bool registered;           /* path is in the system's name registry */
-    casty__actor_t *free_next; /* link in the cell pool while free */
-    casty__envelope_t stub;    /* the mailbox's first consumed envelope */
+    const char *name;                  /* the last component of path */
+    bool registered;                   /* path is in the system's name registry */
+    casty__actor_t *free_next;         /* link in the cell pool while free */
+    struct casty__timer_table *timers; /* its timers (timer.h); NULL while it has none */
+    casty__envelope_t stub;            /* the mailbox's first consumed envelope */
 };
 
 typedef struct casty__promise casty__promise_t;
@@ -123,6 +124,10 @@ void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t *stub);
 /* Queues a copy of the message to the cell's incarnation `gen`: the path of
  * every tell and every ask request. Any thread. */
 int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload, size_t size);
+/* The same for a timer's message: `header` (its key and generation) goes
+ * ahead of the payload, and the envelope is marked (timer.h). Any thread. */
+int casty__send_timer(casty__cell_t *cell, uint64_t gen, uint32_t type, const uint64_t header[2],
+                      const void *payload, size_t size);
 /* Frees every envelope in `cell`'s mailbox that is fully linked, counting
  * each (a dead letter, or a late reply in a promise); returns how many.
  * Consumer only. */

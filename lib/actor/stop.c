@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "actor/actor.h"
+#include "timer/timer.h"
 #include "actor/names.h"
 #include "ask/ask.h"
 #include "mem/pool.h"
@@ -86,6 +87,7 @@ static void finalize(casty_ctx_t *ctx)
      * taken its stop: the parent compares its children's names when it
      * spawns (spawn.c), and only the parent may change its children. */
     a->first_child = NULL;
+    casty__timers_release(a); /* no timer of this incarnation is handled now */
 
     /* seq_cst: pairs with the seq_cst gen check of every send and with the
      * asks' watch (ask.c). */

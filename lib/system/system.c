@@ -102,6 +102,7 @@ static void free_system(casty_system_t *s)
     casty__promises_destroy(s);
     casty__inboxes_destroy(s);
     casty__blocking_destroy(s);
+    casty__timers_destroy(s);
     casty__names_destroy(&s->names);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
@@ -136,6 +137,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     pthread_cond_init(&s->cond, &attr);
     pthread_condattr_destroy(&attr);
     casty__blocking_init(s, config->blocking_threads);
+    casty__timers_init(s);
     static _Atomic uint64_t serials;
     s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
     s->nworkers = config->workers;
@@ -304,6 +306,7 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     out->taken = atomic_load_explicit(&s->taken, memory_order_acquire);
     out->jobs_done = atomic_load_explicit(&s->jobs_done, memory_order_acquire);
     out->jobs_cancelled = atomic_load_explicit(&s->jobs_cancelled, memory_order_acquire);
+    out->stale_timers = atomic_load_explicit(&s->timers.stale, memory_order_acquire);
     uint64_t refused = 0;
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
         refused += atomic_load_explicit(&s->outside_sends[i].refused, memory_order_acquire);
@@ -385,8 +388,9 @@ static void shut_down(casty_system_t *system)
     }
     pthread_mutex_unlock(&system->lock);
 
-    /* Every actor has stopped: no job can be queued any more, and the
-     * results of the running ones are dead letters. */
+    /* Every actor has stopped: no timer can start, no job can be queued any
+     * more, and the results of the running ones are dead letters. */
+    casty__timers_stop(system);
     casty__blocking_stop(system);
     casty__sched_stop(system);
     /* Then the inboxes' incarnations end too (their owners may still take

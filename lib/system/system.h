@@ -16,6 +16,7 @@
 #include "casty/system.h"
 #include "queue/injector.h"
 #include "sched/sched.h"
+#include "timer/timer.h"
 
 typedef enum casty__system_state {
     CASTY__SYSTEM_RUNNING,
@@ -108,6 +109,7 @@ struct casty_system {
     casty_system_t *next_live; /* on the process's list of live systems */
 
     casty__names_t names;
+    casty__timers_t timers; /* timer/timer.h */
     casty__send_shard_t outside_sends[CASTY__SEND_SHARDS];
 };
 
