@@ -14,8 +14,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "casty/api.h"
+#include "casty/behavior.h"
+#include "casty/context.h"
 #include "casty/ref.h"
 #include "casty/system.h"
 
@@ -88,6 +91,77 @@ typedef struct casty_reply_info {
 CASTY_API int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t request_size,
                              casty_ref_t *reply_to, void *reply, size_t reply_size,
                              casty_duration_t timeout, casty_reply_info_t *info);
+
+/* ---- asking from inside an actor ---- */
+
+/* How a casty_ctx_ask ended, as its answer message says. */
+typedef enum casty_ask_status {
+    CASTY_ASK_OK = 0,             /* the reply came; its type, size and payload follow */
+    CASTY_ASK_TIMED_OUT = 1,      /* no reply within the timeout */
+    CASTY_ASK_TARGET_STOPPED = 2, /* the target stopped (or was stopped already)
+                                     without replying */
+} casty_ask_status_t;
+
+/* The payload of the message that ends a casty_ctx_ask: this header, then
+ * `size` bytes of the reply (nothing unless status is CASTY_ASK_OK). Read it
+ * with casty_ask_answer and casty_ask_answer_payload. */
+typedef struct casty_ask_answer {
+    uint64_t ask_id; /* as casty_ctx_ask gave it */
+    uint32_t status; /* a casty_ask_status_t */
+    uint32_t type;   /* the reply's message type (CASTY_ASK_OK) */
+    uint32_t size;   /* the reply's size in bytes (CASTY_ASK_OK) */
+    uint32_t reserved;
+} casty_ask_answer_t;
+
+/* The answer header of `msg` when msg holds one (its payload is at least a
+ * header, and exactly a header and the reply's `size` bytes), else NULL.
+ * The header is copied to *out. Pure; any thread. */
+static inline const casty_ask_answer_t *casty_ask_answer(const casty_msg_t *msg,
+                                                         casty_ask_answer_t *out)
+{
+    if (msg == NULL || out == NULL || msg->size < sizeof *out || msg->payload == NULL) {
+        return NULL;
+    }
+    memcpy(out, msg->payload, sizeof *out);
+    return msg->size - sizeof *out == out->size ? out : NULL;
+}
+
+/* The reply's payload inside an answer message: NULL when it has none. */
+static inline const void *casty_ask_answer_payload(const casty_msg_t *msg)
+{
+    if (msg == NULL || msg->size <= sizeof(casty_ask_answer_t)) {
+        return NULL;
+    }
+    return (const unsigned char *)msg->payload + sizeof(casty_ask_answer_t);
+}
+
+/* Asks `target` from inside a handler without blocking (Akka Typed's
+ * context.ask): sends `request` as casty_ask does, writing a fresh one-shot
+ * reply address into *reply_to (which must lie inside `request`, so the
+ * request carries it) before the send, and returns at once with the ask's
+ * id in *ask_id (unique in the system; ask_id may be NULL). The ask ends
+ * with exactly one message of type `answer_type` to the asking actor, whose
+ * payload is a casty_ask_answer_t and then the reply's bytes:
+ *  - CASTY_ASK_OK with the first reply the address receives (any sender may
+ *    reply: the address is an ordinary ref, and the target may hand it on);
+ *  - CASTY_ASK_TIMED_OUT when `timeout` (above 0, and finite: an ask always
+ *    ends) passes first;
+ *  - CASTY_ASK_TARGET_STOPPED as soon as the target stops without having
+ *    replied (the ask watches it, as the blocking casty_ask does).
+ * Whatever reaches the address after the ask has ended (a second reply, a
+ * reply after the timeout) is counted as a late reply, never delivered. The
+ * answer is an ordinary message, counted in sent and handled; if the asker
+ * has stopped by then it is a dead letter. The reply is counted in
+ * stats.replies, and the answer may be larger than max_payload by the
+ * header's size. A handler (or setup) only, with its ctx.
+ * Errors (nothing is sent, no answer will come): CASTY_EINVAL (ctx, reply_to
+ * or request NULL, reply_to outside request, a reserved type or answer_type,
+ * a timeout of 0 or less, or CASTY_FOREVER, a target that is not an actor),
+ * CASTY_ENOACTOR (the target has stopped: counted as a dead letter, as a
+ * tell), CASTY_EMSGSIZE, CASTY_ENOMEM, CASTY_ESHUTDOWN. */
+CASTY_API int casty_ctx_ask(casty_ctx_t *ctx, casty_ref_t target, uint32_t type, void *request,
+                            size_t request_size, casty_ref_t *reply_to, casty_duration_t timeout,
+                            uint32_t answer_type, uint64_t *ask_id);
 
 #ifdef __cplusplus
 }

@@ -65,8 +65,9 @@ static uint32_t thread_shard(void)
 static void count_undelivered(casty__cell_t *cell)
 {
     casty_system_t *system = cell->system;
-    _Atomic uint64_t *counter =
-        cell->kind == CASTY__CELL_PROMISE ? &system->late_replies : &system->dead_letters;
+    _Atomic uint64_t *counter = cell->kind == CASTY__CELL_PROMISE || cell->kind == CASTY__CELL_REPLY
+                                    ? &system->late_replies
+                                    : &system->dead_letters;
     atomic_fetch_add_explicit(counter, 1, memory_order_release);
 }
 
@@ -76,6 +77,7 @@ static casty__envelope_t *stub_of(casty__cell_t *cell)
     case CASTY__CELL_ACTOR:
         return &((casty__actor_t *)cell)->stub;
     case CASTY__CELL_PROMISE:
+    case CASTY__CELL_REPLY:
         return &((casty__promise_t *)cell)->stub;
     case CASTY__CELL_INBOX:
         break;
@@ -151,6 +153,9 @@ static inline void claimed(casty__cell_t *cell)
             return;
         case CASTY__CELL_INBOX:
             casty__inbox_wake((casty_inbox_t *)cell);
+            return;
+        case CASTY__CELL_REPLY:
+            casty__reply_claimed((casty__promise_t *)cell);
             return;
         }
         return;

@@ -31,6 +31,7 @@ typedef enum casty__cell_kind {
     CASTY__CELL_ACTOR,
     CASTY__CELL_PROMISE,
     CASTY__CELL_INBOX,
+    CASTY__CELL_REPLY, /* the reply address of casty_ctx_ask: a promise */
 } casty__cell_kind_t;
 
 struct casty__cell {
@@ -103,6 +104,14 @@ struct casty__promise {
     _Atomic(casty__cell_t *) target_cell;
     _Atomic uint64_t target_gen;
     _Atomic uint64_t target_stopped;
+    /* A reply address of casty_ctx_ask (ask/ask_actor.c) also has: the gen
+     * whose timeout has passed, and for whom the answer is. */
+    _Atomic uint64_t timed_out;
+    casty__cell_t *asker;
+    uint64_t asker_gen;
+    uint64_t ask_id;
+    uint32_t answer_type;
+    struct casty__timer *timeout;
     casty__promise_t *free_next;
     casty__promise_t *all_next;
     casty__envelope_t stub;

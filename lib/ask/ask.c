@@ -84,18 +84,19 @@ static bool kept_for(const casty_system_t *system)
     return kept.promise != NULL && kept.system == system && kept.serial == system->serial;
 }
 
-static casty__promise_t *promise_new(casty_system_t *system)
+casty__promise_t *casty__promise_new(casty_system_t *system, casty__cell_kind_t kind)
 {
     casty__promise_t *p = calloc(1, sizeof *p);
     if (p == NULL) {
         return NULL;
     }
-    casty__cell_init(&p->cell, &p->stub, system, CASTY__CELL_PROMISE); /* promise_take opens it */
+    casty__cell_init(&p->cell, &p->stub, system, kind); /* its taker opens it */
     atomic_init(&p->ready, PROMISE_WAITING);
     atomic_init(&p->watching, 0);
     atomic_init(&p->target_cell, NULL);
     atomic_init(&p->target_gen, 0);
     atomic_init(&p->target_stopped, 0);
+    atomic_init(&p->timed_out, 0);
     pthread_mutex_lock(&system->lock);
     p->all_next = atomic_load_explicit(&system->all_promises, memory_order_relaxed);
     atomic_store_explicit(&system->all_promises, p, memory_order_release);
@@ -117,7 +118,7 @@ static casty__promise_t *promise_take(casty_system_t *system)
         }
         pthread_mutex_unlock(&system->lock);
         if (p == NULL) {
-            p = promise_new(system);
+            p = casty__promise_new(system, CASTY__CELL_PROMISE);
         }
     }
     if (p != NULL) {
@@ -395,4 +396,5 @@ void casty__promises_destroy(casty_system_t *system)
     }
     atomic_store_explicit(&system->all_promises, NULL, memory_order_relaxed);
     system->free_promises = NULL;
+    system->free_replies = NULL;
 }

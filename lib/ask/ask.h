@@ -9,7 +9,14 @@
 
 #include "actor/cell.h"
 
+/* A new promise cell of `kind` (a promise, or a reply address), closed, on
+ * the system's list of all promises; NULL when out of memory. */
+casty__promise_t *casty__promise_new(casty_system_t *system, casty__cell_kind_t kind);
 void casty__promise_wake(casty__promise_t *promise);
+/* Called by whoever cleared the idle bit of an open reply address of
+ * casty_ctx_ask (ask_actor.c): becomes its consumer, and ends the ask if a
+ * reply, its timeout or its target's stop has come. Any thread. */
+void casty__reply_claimed(casty__promise_t *reply);
 /* Wakes every ask that waits on `target`'s incarnation `gen`: it has
  * stopped. Any thread. */
 void casty__promises_target_stopped(casty_system_t *system, casty__cell_t *target, uint64_t gen);

@@ -87,6 +87,8 @@ struct casty_system {
     casty__actor_t *free_cells;
     casty__slab_t *slabs;
     casty__promise_t *free_promises;
+    casty__promise_t *free_replies; /* reply addresses of casty_ctx_ask */
+    _Atomic uint64_t next_ask_id;
     /* Every promise ever made, newest first; a promise is freed only by
      * destroy, so a stopping actor may walk the list without the lock. */
     _Atomic(casty__promise_t *) all_promises;

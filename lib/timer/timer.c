@@ -58,7 +58,7 @@
  * this long. */
 #define RETRY_NS 1000000
 
-enum timer_kind { TIMER_ACTOR, TIMER_SCHEDULE };
+enum timer_kind { TIMER_ACTOR, TIMER_SCHEDULE, TIMER_CALL };
 
 typedef struct casty__timer {
     int64_t due;
@@ -76,7 +76,8 @@ typedef struct casty__timer {
     uint32_t kind;
     uint32_t type;
     uint32_t size;
-    struct casty__timer *start_next; /* links in the command stack */
+    void (*call)(casty__cell_t *cell, uint64_t gen); /* TIMER_CALL */
+    struct casty__timer *start_next;                 /* links in the command stack */
     struct casty__timer *cancel_next;
     _Alignas(16) unsigned char payload[];
 } casty__timer_t;
@@ -283,6 +284,7 @@ static casty__timer_t *timer_new(uint32_t kind, casty__cell_t *cell, uint64_t ge
     t->kind = kind;
     t->type = type;
     t->size = (uint32_t)size;
+    t->call = NULL;
     t->start_next = NULL;
     t->cancel_next = NULL;
     if (size > 0) {
@@ -564,6 +566,8 @@ static void fire(casty_system_t *system, int64_t now)
         ended = true; /* its cancel command has come, or is on its way */
     } else if (t->kind == TIMER_SCHEDULE) {
         sent = send_schedule(system, t, &ended);
+    } else if (t->kind == TIMER_CALL) {
+        t->call(t->cell, t->gen);
     } else if (t->interval == 0) {
         sent = send(t);
     } else if (atomic_exchange_explicit(&t->waiting, 1, memory_order_acq_rel) == 0) {
@@ -821,6 +825,28 @@ bool casty__timer_arrived(casty__actor_t *a, casty__envelope_t *env, const unsig
         atomic_store_explicit(&t->waiting, 0, memory_order_release);
     }
     return true;
+}
+
+/* --- the runtime's own timers ----------------------------------------- */
+
+casty__timer_t *casty__timer_call(casty_system_t *system, int64_t delay,
+                                  void (*fn)(casty__cell_t *cell, uint64_t gen),
+                                  casty__cell_t *cell, uint64_t gen)
+{
+    if (ensure_thread(system) != CASTY_OK) {
+        return NULL;
+    }
+    casty__timer_t *t = timer_new(TIMER_CALL, cell, gen, delay, 0, 0, NULL, 0);
+    if (t != NULL) {
+        t->call = fn;
+        push_command(&system->timers, t, false);
+    }
+    return t;
+}
+
+void casty__timer_call_cancel(casty_system_t *system, casty__timer_t *t)
+{
+    cancel(&system->timers, t);
 }
 
 /* --- the system's schedules -------------------------------------------- */

@@ -13,6 +13,7 @@
 #include "queue/mailbox.h"
 
 struct casty__timer;
+struct casty__cell;
 struct casty_ctx;
 struct casty__actor;
 
@@ -85,6 +86,15 @@ void casty__timers_init(casty_system_t *system);
 void casty__timers_stop(casty_system_t *system);
 /* Frees what casty__timers_init made. At destroy, after the stop. */
 void casty__timers_destroy(casty_system_t *system);
+
+/* A timer that calls fn(cell, gen) on the timer thread after `delay`,
+ * unless cancelled first; NULL when out of memory (or at shutdown). The
+ * caller must end it with casty__timer_call_cancel, exactly once, whether it
+ * has fired or not. Any thread. */
+struct casty__timer *casty__timer_call(casty_system_t *system, int64_t delay,
+                                       void (*fn)(struct casty__cell *cell, uint64_t gen),
+                                       struct casty__cell *cell, uint64_t gen);
+void casty__timer_call_cancel(casty_system_t *system, struct casty__timer *timer);
 
 /* Cancels all the actor's timers and frees its table. Its owner, at its
  * stop. */
