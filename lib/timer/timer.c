@@ -296,6 +296,9 @@ static casty__timer_t *timer_new(uint32_t kind, casty__cell_t *cell, uint64_t ge
 static void push_command(casty__timers_t *timers, casty__timer_t *t, bool cancel)
 {
     uintptr_t cmd = (uintptr_t)t | (cancel ? CANCEL_BIT : 0);
+    /* Read before the push: from then on its due time is the thread's (and
+     * a cancelled timer's may be changing now). */
+    int64_t due = cancel ? INT64_MAX : t->due;
     uintptr_t head = atomic_load_explicit(&timers->commands, memory_order_relaxed);
     do {
         casty__timer_t *next = (casty__timer_t *)head;
@@ -306,7 +309,7 @@ static void push_command(casty__timers_t *timers, casty__timer_t *t, bool cancel
         }
     } while (!atomic_compare_exchange_weak_explicit(&timers->commands, &head, cmd,
                                                     memory_order_seq_cst, memory_order_relaxed));
-    if (!cancel && t->due < atomic_load_explicit(&timers->sleep_until, memory_order_seq_cst)) {
+    if (due < atomic_load_explicit(&timers->sleep_until, memory_order_seq_cst)) {
         atomic_fetch_add_explicit(&timers->wake_seq, 1, memory_order_release);
         casty__futex_wake(&timers->wake_seq, 1);
     }
