@@ -97,7 +97,7 @@ void bench_run_pingpong(casty_system_t *system, const bench_params_t *params,
 
 /* ==== counting ==== */
 
-enum counting_msg { COUNTING_START };
+enum counting_msg { COUNTING_START, COUNTING_CONTINUE };
 
 /* Start carries the driver's address, passed on in the Retrieve. */
 typedef struct counting_start {
@@ -106,38 +106,63 @@ typedef struct counting_start {
 
 typedef struct producer_state {
     casty_ref_t counter;
+    casty_ref_t reply_to; /* the driver, from Start */
     uint64_t n;
+    uint64_t sent;
+    uint64_t chunk; /* increments per handler call; n when the counter is unbounded */
 } producer_state_t;
 
+/* Unbounded, the producer sends all n increments from one handler call, as
+ * the benchmark always has. With --capacity the counter's mailbox is
+ * bounded with back-pressure, which mutes the producer only between two
+ * handler calls: so it sends `capacity` increments per call, telling
+ * itself to continue, and the mailbox stays within about two capacities. */
 static casty_behavior_t producer_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
 {
-    (void)ctx;
-    const producer_state_t *state = env;
-    if (msg->type != COUNTING_START) {
+    producer_state_t next = *(const producer_state_t *)env;
+    switch (msg->type) {
+    case COUNTING_START:
+        next.reply_to = ((const counting_start_t *)msg->payload)->reply_to;
+        break;
+    case COUNTING_CONTINUE:
+        break;
+    default:
         return casty_unhandled();
     }
-    const counting_start_t *start = msg->payload;
-    for (uint64_t i = 0; i < state->n; i++) {
-        bench_tell(state->counter, BENCH_COUNTER_INCREMENT, NULL, 0);
+    uint64_t end = next.n - next.sent > next.chunk ? next.sent + next.chunk : next.n;
+    for (; next.sent < end; next.sent++) {
+        bench_tell(next.counter, BENCH_COUNTER_INCREMENT, NULL, 0);
+    }
+    if (next.sent < next.n) {
+        bench_tell(casty_self(ctx), COUNTING_CONTINUE, NULL, 0);
+        return casty_receive(producer_receive, next);
     }
     /* One sender, so the Retrieve comes after every Increment, and the
      * counter answers the driver directly. */
-    bench_counter_retrieve_t retrieve = {.reply_to = start->reply_to};
-    bench_tell(state->counter, BENCH_COUNTER_RETRIEVE, &retrieve, sizeof retrieve);
-    return casty_same();
+    bench_counter_retrieve_t retrieve = {.reply_to = next.reply_to};
+    bench_tell(next.counter, BENCH_COUNTER_RETRIEVE, &retrieve, sizeof retrieve);
+    return casty_receive(producer_receive, next);
 }
 
 void bench_run_counting(casty_system_t *system, const bench_params_t *params,
                         bench_result_t *result)
 {
     const uint64_t n = bench_param(params, "n");
+    const uint64_t capacity = bench_param(params, "capacity");
     casty_ref_t counter;
     casty_ref_t producer;
-    if (!bench_expect(result, casty_spawn(system, bench_counter(), NULL, &counter),
+    casty_spawn_opts_t opts = CASTY_SPAWN_OPTS_INIT;
+    opts.capacity = (uint32_t)capacity;
+    opts.overflow = CASTY_OVERFLOW_BACKPRESSURE;
+    if (!bench_expect(result, casty_spawn_with(system, bench_counter(), &opts, &counter),
                       "spawning the counter")) {
         return;
     }
-    producer_state_t producer_start = {.counter = counter, .n = n};
+    producer_state_t producer_start = {.counter = counter,
+                                       .reply_to = CASTY_REF_NONE,
+                                       .n = n,
+                                       .sent = 0,
+                                       .chunk = capacity > 0 ? capacity : n};
     if (!bench_expect(
             result,
             casty_spawn(system, casty_receive(producer_receive, producer_start), NULL, &producer),
@@ -153,6 +178,8 @@ void bench_run_counting(casty_system_t *system, const bench_params_t *params,
     result->secs = bench_secs_since(start);
     result->ops = n;
     result->ok = bench_expect(result, rc, "waiting for the count") && total == n;
+    bench_result_add(result, "capacity", capacity);
+    bench_result_add(result, "peak_rss_kb", bench_peak_rss_kb());
 }
 
 /* ==== threadring ==== */

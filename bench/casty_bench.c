@@ -65,6 +65,13 @@ static const char *no_constraint(const bench_params_t *p)
     return NULL;
 }
 
+static const char *counting_invalid(const bench_params_t *p)
+{
+    return bench_param(p, "capacity") > CASTY_MAX_CAPACITY
+               ? "counting: --capacity must be at most 2^30"
+               : NULL;
+}
+
 static const char *fjthroughput_invalid(const bench_params_t *p)
 {
     return product_fits(bench_param(p, "a"), bench_param(p, "n"), PARAM_MAX)
@@ -167,7 +174,10 @@ static const char *breaker_invalid(const bench_params_t *p)
  */
 static const bench_spec_t benchmarks[] = {
     {"pingpong", {{"n", 1000000, true}}, bench_run_pingpong, no_constraint},
-    {"counting", {{"n", 10000000, true}}, bench_run_counting, no_constraint},
+    {"counting",
+     {{"n", 10000000, true}, {"capacity", 0, false}},
+     bench_run_counting,
+     counting_invalid},
     {"threadring", {{"r", 503, false}, {"t", 10000000, true}}, bench_run_threadring, no_constraint},
     {"fjthroughput",
      {{"a", 60, false}, {"n", 100000, true}},

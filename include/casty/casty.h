@@ -11,6 +11,7 @@
 #include "casty/context.h"
 #include "casty/error.h"
 #include "casty/inbox.h"
+#include "casty/mailbox.h"
 #include "casty/ref.h"
 #include "casty/system.h"
 #include "casty/timer.h"

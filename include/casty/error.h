@@ -38,6 +38,10 @@ typedef enum casty_error {
                               (a handler), which would stall the pool that must
                               answer it */
     CASTY_ENOTCHILD = -10, /* the ref is neither the actor itself nor its child */
+    CASTY_EFULL = -11,     /* the receiver's bounded mailbox is full and rejects the
+                              message (counted as sent and rejected: casty/mailbox.h) */
+    CASTY_EAGAIN = -12,    /* the receiver's back-pressure mailbox is full: the message
+                              was not sent; try again later, or use casty_tell_wait */
 } casty_error_t;
 
 /* Describes an error code in a short phrase. Any code is accepted: one

@@ -73,7 +73,18 @@ static inline bool casty_ref_equal(casty_ref_t a, casty_ref_t b)
  *   CASTY_ENOACTOR   the actor has stopped: the message is counted as a dead
  *                    letter; or `to` is the reply address of an ask that has
  *                    ended: it is counted as a late reply;
- *   CASTY_ENOMEM     no memory for the envelope. */
+ *   CASTY_ENOMEM     no memory for the envelope;
+ *   CASTY_EFULL      the actor's bounded mailbox is full and its policy is
+ *                    to reject (casty/mailbox.h): the message is counted as
+ *                    sent and as rejected;
+ *   CASTY_EAGAIN     the actor's back-pressure mailbox is full and the
+ *                    caller is not a handler of the actor's system: the
+ *                    message was not sent (counted nowhere); casty_tell_wait
+ *                    waits for room instead.
+ * To a full back-pressure mailbox, a handler's tell returns CASTY_OK: the
+ * message is queued and the sending actor muted (casty/mailbox.h); to a
+ * full drop-newest mailbox every tell returns CASTY_OK, the message counted
+ * as dropped. */
 CASTY_API int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size);
 
 #ifdef __cplusplus

@@ -228,15 +228,17 @@ CASTY_API int casty_system_destroy(casty_system_t *system);
 
 /* The system's counters. Every message that entered the system ends in
  * exactly one outcome, so that once the system is quiet (casty_wait_quiet)
- *     sent == handled + unhandled + dropped + dead_letters
+ *     sent == handled + unhandled + dropped + dead_letters + rejected
  *             + replies + late_replies + oversized_replies + taken
  * and, at any moment, the difference is `queued`.
  *
  * A message has entered (is counted in `sent`) when casty_tell, or the
- * request of casty_ask, returned CASTY_OK, or CASTY_ENOACTOR for a ref whose
+ * request of casty_ask, returned CASTY_OK, CASTY_ENOACTOR for a ref whose
  * actor or ask had ended (the message is then a dead letter, or a late
- * reply). A tell that returned any other error, or CASTY_ENOACTOR for
- * CASTY_REF_NONE, never entered and is counted nowhere. No message waits
+ * reply), or CASTY_EFULL (rejected by a full bounded mailbox). A tell that
+ * returned any other error (CASTY_EAGAIN from a full back-pressure mailbox
+ * among them), or CASTY_ENOACTOR for CASTY_REF_NONE, never entered and is
+ * counted nowhere. No message waits
  * for its outcome past the stop of its actor: one accepted while its actor
  * stops is counted at once, by the stop's drain of the mailbox or, when it
  * comes after that drain, by its own sender before casty_tell returns. The
@@ -252,8 +254,10 @@ typedef struct casty_stats {
                                    answer casty_unhandled() */
     uint64_t unhandled;         /* answered with casty_unhandled() */
     uint64_t dropped;           /* reached an actor whose behavior is casty_ignore(),
-                                   and were never given to a function; or were
-                                   stale timer messages (below) */
+                                   and were never given to a function; or dropped
+                                   by a full bounded mailbox, the newest message
+                                   (drop-newest) or the oldest (drop-oldest); or
+                                   were stale timer messages (below) */
     uint64_t dead_letters;      /* tells and ask requests to a stopped actor: refused
                                    by tell, left queued at its stop, reaching it while
                                    it stopped, or meant for an earlier incarnation of
@@ -265,6 +269,8 @@ typedef struct casty_stats {
     uint64_t oversized_replies; /* replies larger than the asker's buffer: the ask
                                    returned CASTY_EMSGSIZE and copied nothing */
     uint64_t taken;             /* taken from an inbox by casty_inbox_take */
+    uint64_t rejected;          /* refused by a full bounded mailbox whose policy is
+                                   to reject: casty_tell returned CASTY_EFULL */
     uint64_t queued;            /* entered and not yet counted above: queued, being
                                    handled, or on their way in */
     uint64_t invalid_behaviors; /* actors stopped because a setup returned no

@@ -107,7 +107,8 @@ typedef uint64_t casty_schedule_t;
 /* Sends a message of `type` with a copy of `payload` to `to` after `delay`
  * (0 or more), as casty_tell would then (if `to` has stopped by then, the
  * message is a dead letter; to a full bounded mailbox it follows the
- * mailbox's policy, a back-pressure one taking it in regardless). On success
+ * mailbox's policy; to a full back-pressure one the timer thread tries
+ * again every millisecond until there is room). On success
  * *out (which may be NULL) names the schedule for casty_schedule_cancel.
  * Any thread, the workers included; the call takes the system's lock of
  * schedules (an actor's own timers do not: prefer them in a handler).

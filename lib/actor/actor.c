@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "actor/bound.h"
 #include "mem/envelope.h"
 #include "timer/timer.h"
 #include "casty/context.h"
@@ -123,6 +124,7 @@ static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
     casty__worker_t *w = ctx->worker;
     if (env->gen != a->own_gen || a->state != CASTY__ACTOR_RUNNING) {
         /* meant for an earlier incarnation, or reached a stopping actor */
+        casty__bound_uncount(&a->cell, env);
         atomic_fetch_add_explicit(&a->cell.system->dead_letters, 1, memory_order_release);
         return;
     }
@@ -149,6 +151,9 @@ static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
 void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
 {
     casty_ctx_t ctx = {.worker = w, .actor = a, .stop_self = false, .dead = false};
+    /* Taken once a run: an incarnation's bound does not change while it runs. */
+    casty__bound_t *bound = casty__cell_bound(&a->cell);
+    w->mute_on = NULL;
     if (a->state == CASTY__ACTOR_NEW) {
         start(&ctx);
     }
@@ -183,13 +188,22 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
         if (after != NULL) {
             __builtin_prefetch(after);
         }
+        if (bound != NULL && !casty__bound_take(w, bound, env)) {
+            continue; /* dropped as the oldest of an overfull mailbox */
+        }
         handle(&ctx, env);
+        if (w->mute_on != NULL) {
+            break; /* told a full back-pressure mailbox: muted after this message */
+        }
     }
     if (ctx.stop_self) {
         casty__actor_begin_stop(&ctx);
         if (ctx.dead) {
             return;
         }
+    }
+    if (w->mute_on != NULL && casty__bound_park(w, a)) {
+        return; /* parked, still claimed, on the full mailbox's stack */
     }
     bool running = a->state == CASTY__ACTOR_RUNNING;
     uint64_t own_gen = a->own_gen;

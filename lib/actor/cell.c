@@ -19,14 +19,20 @@
  * before it opens the cell, so a sender draining a closed cell is never
  * mistaken for the new incarnation's consumer.
  *
+ * A bounded cell (actor/bound.h) is asked first whether the message may go
+ * in: counted, dropped, rejected, or refused until there is room; nothing
+ * of that runs for a cell that was never bounded.
+ *
  * Signals (a stop request, a child's stop) carry no envelope: the signaller
  * sets its flag and pokes the cell, clearing the idle bit like a push; the
  * actor looks at its flags again after it marks itself idle (actor.c). */
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "casty/error.h"
 #include "platform/faults.h"
+#include "actor/bound.h"
 #include "actor/cell.h"
 #include "ask/ask.h"
 #include "mem/envelope.h"
@@ -93,6 +99,7 @@ void casty__cell_init(casty__cell_t *cell, casty__envelope_t *stub, casty_system
     atomic_init(&cell->gen, 1);
     atomic_init(&cell->settled_gen, 1);
     atomic_init(&cell->open, 0);
+    atomic_init(&cell->bound, NULL);
     cell->system = system;
     cell->kind = (uint32_t)kind;
 }
@@ -104,6 +111,8 @@ void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t *stub)
         casty__envelope_free(cell->mailbox.tail);
         cell->mailbox.tail = stub;
     }
+    free(atomic_load_explicit(&cell->bound, memory_order_relaxed));
+    atomic_store_explicit(&cell->bound, NULL, memory_order_relaxed);
 }
 
 uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
@@ -114,6 +123,7 @@ uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
         if (consumed != stub) {
             casty__envelope_free(consumed);
         }
+        casty__bound_uncount(cell, env);
         count_undelivered(cell);
         n++;
     }
@@ -188,12 +198,49 @@ void casty__request_stop(casty__actor_t *actor, uint64_t gen)
     casty__actor_poke(actor);
 }
 
+/* What admit() returns for a message that a full drop-newest mailbox
+ * dropped: not an error code, for the tell returns CASTY_OK. */
+#define DROPPED_BY_BOUND 1
+
+/* Counts a message that a full bounded mailbox turned away, as rejected or
+ * as dropped. */
+static void count_overflow(casty_system_t *system, casty__admit_t admit)
+{
+    _Atomic uint64_t *counter =
+        admit == CASTY__ADMIT_REJECTED ? &system->rejected : &system->overflow_dropped;
+    atomic_fetch_add_explicit(counter, 1, memory_order_release);
+}
+
+/* The bounded part of a delivery: whether `env` is queued (counted or not),
+ * or, when not, what the tell returns. */
+static int admit(casty_system_t *system, casty__bound_t *bound, casty__cell_t *cell,
+                 casty__worker_t *w, casty__envelope_t *env)
+{
+    casty__admit_t admit = casty__bound_admit(bound, cell, w);
+    switch (admit) {
+    case CASTY__ADMIT_UNCOUNTED:
+        return CASTY_OK;
+    case CASTY__ADMIT_COUNTED:
+        env->gen |= CASTY__ENVELOPE_COUNTED;
+        return CASTY_OK;
+    case CASTY__ADMIT_REFUSED:
+        casty__envelope_free(env);
+        return CASTY_EAGAIN;
+    case CASTY__ADMIT_DROPPED:
+    case CASTY__ADMIT_REJECTED:
+        break;
+    }
+    casty__envelope_free(env);
+    count_overflow(system, admit);
+    return admit == CASTY__ADMIT_REJECTED ? CASTY_EFULL : DROPPED_BY_BOUND;
+}
+
 /* Queues the message behind `prefix` (`prefix_size` bytes, which also set
  * CASTY__ENV_TIMER in the envelope's size when not 0: timer.h). Inlined, so
  * that a plain tell pays nothing for the prefix. */
 static inline __attribute__((always_inline)) int
-deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, uint32_t type,
-        const void *prefix, size_t prefix_size, const void *payload, size_t size)
+deliver(casty_system_t *system, casty__cell_t *cell, casty__worker_t *w, uint64_t gen,
+        uint32_t type, const void *prefix, size_t prefix_size, const void *payload, size_t size)
 {
     if (atomic_load_explicit(&cell->gen, memory_order_seq_cst) != gen) {
         if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
@@ -218,6 +265,13 @@ deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, uint32_t type
     if (size > 0) {
         memcpy(at, payload, size);
     }
+    casty__bound_t *bound = atomic_load_explicit(&cell->bound, memory_order_acquire);
+    if (bound != NULL) {
+        int rc = admit(system, bound, cell, w, env);
+        if (rc != CASTY_OK) {
+            return rc == DROPPED_BY_BOUND ? CASTY_OK : rc;
+        }
+    }
     if (casty__mailbox_push(&cell->mailbox, env)) {
         claimed(cell);
     } else {
@@ -226,12 +280,14 @@ deliver(casty_system_t *system, casty__cell_t *cell, uint64_t gen, uint32_t type
     return CASTY_OK;
 }
 
-/* A message counts as sent once it has entered: accepted, or refused as a
- * dead letter (CASTY_ENOACTOR). It is counted before anyone can count its
- * outcome, so that casty_wait_quiet never sees an outcome without its send. */
+/* A message counts as sent once it has entered: accepted (dropped by a
+ * full drop-newest mailbox among them), or refused as a dead letter
+ * (CASTY_ENOACTOR) or by a full rejecting mailbox (CASTY_EFULL). It is
+ * counted before anyone can count its outcome, so that casty_wait_quiet
+ * never sees an outcome without its send. */
 static bool entered(int rc)
 {
-    return rc == CASTY_OK || rc == CASTY_ENOACTOR;
+    return rc == CASTY_OK || rc == CASTY_ENOACTOR || rc == CASTY_EFULL;
 }
 
 static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint64_t gen,
@@ -243,7 +299,7 @@ static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint6
     casty__worker_t *w = casty__worker_of(system);
     if (w != NULL) {
         casty__count(&w->sent);
-        int rc = deliver(system, cell, gen, type, prefix, prefix_size, payload, size);
+        int rc = deliver(system, cell, w, gen, type, prefix, prefix_size, payload, size);
         if (!entered(rc)) {
             atomic_store_explicit(&w->sent,
                                   atomic_load_explicit(&w->sent, memory_order_relaxed) - 1,
@@ -257,7 +313,7 @@ static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint6
      * and the stop's seq_cst bump of gen. */
     casty__send_shard_t *shard = &system->outside_sends[thread_shard()];
     atomic_fetch_add_explicit(&shard->begun, 1, memory_order_seq_cst);
-    int rc = deliver(system, cell, gen, type, prefix, prefix_size, payload, size);
+    int rc = deliver(system, cell, NULL, gen, type, prefix, prefix_size, payload, size);
     if (!entered(rc)) {
         atomic_fetch_add_explicit(&shard->refused, 1, memory_order_release);
     }

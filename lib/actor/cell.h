@@ -43,6 +43,9 @@ struct casty__cell {
     casty_system_t *system;
     uint32_t kind;         /* a casty__cell_kind_t, fixed for the cell's life */
     _Atomic uint32_t open; /* 1 while an incarnation lives */
+    /* The bound of an actor's mailbox (actor/bound.h), once the cell has
+     * been spawned bounded; NULL for a cell never bounded. */
+    _Atomic(struct casty__bound *) bound;
 };
 typedef struct casty__cell casty__cell_t;
 
@@ -65,6 +68,9 @@ struct casty__actor {
      * signaller then pokes the cell (cell.c). */
     _Atomic uint64_t stop_gen;
     _Atomic(struct casty__actor *) stopped_children;
+    /* The link on the parent's stack of stopped children once the actor has
+     * stopped, and while it lives and is muted, on the stack of the mailbox
+     * that muted it (actor/bound.h): never both at once. */
     struct casty__actor *stopped_next;
     casty__runnable_t runnable; /* link in the injector */
 
@@ -127,8 +133,8 @@ struct casty__promise {
 void casty__cell_init(casty__cell_t *cell, casty__envelope_t *stub, casty_system_t *system,
                       casty__cell_kind_t kind);
 /* Drains `cell` (counting what it held) and frees its last consumed
- * envelope. Only once no thread can reach the cell: at the system's
- * destroy. */
+ * envelope and its bound. Only once no thread can reach the cell: at the
+ * system's destroy. */
 void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t *stub);
 /* Queues a copy of the message to the cell's incarnation `gen`: the path of
  * every tell and every ask request. Any thread. */

@@ -3,10 +3,12 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "actor/bound.h"
 #include "actor/names.h"
 #include "mem/pool.h"
 #include "casty/context.h"
 #include "casty/error.h"
+#include "casty/mailbox.h"
 
 /* Longest name of one actor, in bytes (documented in system.h). */
 #define NAME_MAX_BYTES 255u
@@ -82,6 +84,7 @@ static void abandon(casty_system_t *system, casty__worker_t *w, casty__actor_t *
     atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
     atomic_store_explicit(&a->cell.open, 0, memory_order_release);
     casty__cell_close(&a->cell, &a->stub);
+    casty__bound_close(&a->cell);
     atomic_store_explicit(&a->cell.settled_gen, gen + 1, memory_order_seq_cst);
     casty__actor_release(system, w, a);
 }
@@ -105,10 +108,26 @@ static bool add_root(casty_system_t *system, casty__actor_t *a)
     return true;
 }
 
-static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *parent,
-                 const casty_behavior_t *behavior, const char *name, casty_ref_t *out)
+static bool opts_valid(const casty_spawn_opts_t *opts)
 {
-    if (!behavior_valid(behavior) || (name != NULL && !name_valid(name))) {
+    switch (opts->overflow) {
+    case CASTY_OVERFLOW_BACKPRESSURE:
+    case CASTY_OVERFLOW_REJECT:
+    case CASTY_OVERFLOW_DROP_NEWEST:
+    case CASTY_OVERFLOW_DROP_OLDEST:
+        break;
+    default:
+        return false;
+    }
+    return opts->capacity == 0 ||
+           (opts->capacity <= CASTY_MAX_CAPACITY && opts->low_water < opts->capacity);
+}
+
+static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *parent,
+                 const casty_behavior_t *behavior, const casty_spawn_opts_t *opts, casty_ref_t *out)
+{
+    const char *name = opts->name;
+    if (!behavior_valid(behavior) || (name != NULL && !name_valid(name)) || !opts_valid(opts)) {
         return CASTY_EINVAL;
     }
     casty__actor_t *a = casty__actor_alloc(system, w);
@@ -123,6 +142,11 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     a->path = NULL;
     a->name = NULL;
     a->registered = false;
+    int bound_rc = casty__bound_open(&a->cell, opts);
+    if (bound_rc != CASTY_OK) {
+        abandon(system, w, a);
+        return bound_rc;
+    }
     if (name != NULL) {
         int rc = assign_name(system, parent, a, name, gen);
         if (rc != CASTY_OK) {
@@ -166,24 +190,44 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     return CASTY_OK;
 }
 
-int casty_spawn(casty_system_t *system, casty_behavior_t behavior, const char *name,
-                casty_ref_t *out)
+int casty_spawn_with(casty_system_t *system, casty_behavior_t behavior,
+                     const casty_spawn_opts_t *opts, casty_ref_t *out)
 {
+    static const casty_spawn_opts_t defaults = CASTY_SPAWN_OPTS_INIT;
     if (system == NULL || out == NULL) {
         return CASTY_EINVAL;
     }
     if (atomic_load_explicit(&system->state, memory_order_acquire) != CASTY__SYSTEM_RUNNING) {
         return CASTY_ESHUTDOWN;
     }
-    return spawn(system, casty__worker_of(system), NULL, &behavior, name, out);
+    return spawn(system, casty__worker_of(system), NULL, &behavior, opts != NULL ? opts : &defaults,
+                 out);
+}
+
+int casty_ctx_spawn_with(casty_ctx_t *ctx, casty_behavior_t behavior,
+                         const casty_spawn_opts_t *opts, casty_ref_t *out)
+{
+    static const casty_spawn_opts_t defaults = CASTY_SPAWN_OPTS_INIT;
+    if (ctx == NULL || out == NULL) {
+        return CASTY_EINVAL;
+    }
+    return spawn(ctx->actor->cell.system, ctx->worker, ctx->actor, &behavior,
+                 opts != NULL ? opts : &defaults, out);
+}
+
+int casty_spawn(casty_system_t *system, casty_behavior_t behavior, const char *name,
+                casty_ref_t *out)
+{
+    casty_spawn_opts_t opts = CASTY_SPAWN_OPTS_INIT;
+    opts.name = name;
+    return casty_spawn_with(system, behavior, &opts, out);
 }
 
 int casty_ctx_spawn(casty_ctx_t *ctx, casty_behavior_t behavior, const char *name, casty_ref_t *out)
 {
-    if (ctx == NULL || out == NULL) {
-        return CASTY_EINVAL;
-    }
-    return spawn(ctx->actor->cell.system, ctx->worker, ctx->actor, &behavior, name, out);
+    casty_spawn_opts_t opts = CASTY_SPAWN_OPTS_INIT;
+    opts.name = name;
+    return casty_ctx_spawn_with(ctx, behavior, &opts, out);
 }
 
 casty_ref_t casty_self(const casty_ctx_t *ctx)

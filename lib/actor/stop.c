@@ -8,7 +8,8 @@
  *     asks waiting on it are woken;
  *  3. its cell is closed: the messages left in its mailbox are counted as
  *     dead letters and freed, and any that a sender still slips in are
- *     counted by that sender (cell.c);
+ *     counted by that sender (cell.c); a bounded mailbox loses its bound,
+ *     and the senders muted on it are submitted again (bound.h);
  *  4. the stop is counted, and only then marked settled (settled_gen), so
  *     that whoever casty_wait_stopped wakes sees the stop and its dead
  *     letters in the statistics;
@@ -19,6 +20,7 @@
 
 #include "actor/actor.h"
 #include "timer/timer.h"
+#include "actor/bound.h"
 #include "actor/names.h"
 #include "ask/ask.h"
 #include "mem/pool.h"
@@ -95,6 +97,7 @@ static void finalize(casty_ctx_t *ctx)
     casty__promises_target_stopped(system, &a->cell, gen);
     atomic_store_explicit(&a->cell.open, 0, memory_order_release);
     casty__cell_close(&a->cell, &a->stub);
+    casty__bound_close(&a->cell); /* releases the senders muted on it */
     count_stop(w, system);
 
     /* seq_cst: pairs with casty_wait_stopped's count of waiters. */

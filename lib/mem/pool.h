@@ -9,7 +9,9 @@
 
 casty__actor_t *casty__actor_alloc(casty_system_t *system, casty__worker_t *worker);
 void casty__actor_release(casty_system_t *system, casty__worker_t *worker, casty__actor_t *actor);
-/* Calls fn on every actor cell of every slab. Only with the workers joined. */
+/* Calls fn on every actor cell of every slab. Only with the workers joined,
+ * or under the system lock (which keeps the list of slabs still) for an fn
+ * that touches only what a cell shares with other threads. */
 void casty__pool_each(casty_system_t *system, void (*fn)(casty__actor_t *actor));
 void casty__pool_destroy(casty_system_t *system);
 

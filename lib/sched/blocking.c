@@ -16,6 +16,7 @@
 #include "actor/actor.h"
 #include "casty/context.h"
 #include "casty/error.h"
+#include "casty/mailbox.h"
 #include "sched/blocking.h"
 #include "system/system.h"
 
@@ -57,8 +58,10 @@ static void run_job(casty_system_t *system, casty__job_t *job, unsigned char *re
      * A stopped actor makes the result a dead letter, counted by the tell;
      * a tell refused for want of memory takes the count back. */
     atomic_fetch_add_explicit(&system->jobs_done, 1, memory_order_release);
-    int rc = casty_tell(job->to, job->type, result, size);
-    if (rc != CASTY_OK && rc != CASTY_ENOACTOR) {
+    /* A blocking thread may wait: a result for a full back-pressure mailbox
+     * waits for room rather than be lost (casty/mailbox.h). */
+    int rc = casty_tell_wait(job->to, job->type, result, size, CASTY_FOREVER);
+    if (rc != CASTY_OK && rc != CASTY_ENOACTOR && rc != CASTY_EFULL) {
         atomic_fetch_sub_explicit(&system->jobs_done, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&system->jobs_cancelled, 1, memory_order_release);
     }

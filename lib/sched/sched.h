@@ -48,6 +48,9 @@ typedef struct casty__worker {
     uint64_t rng; /* victim choice */
     casty_system_t *system;
     casty__actor_t *free_cells; /* recycled actor cells */
+    /* The first full back-pressure mailbox a tell of the running handler
+     * found: the run mutes the actor on it (actor/bound.h). */
+    casty__cell_t *mute_on;
     uint32_t free_count;
     pthread_t thread;
 

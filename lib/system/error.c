@@ -25,6 +25,10 @@ const char *casty_strerror(int code)
         return "blocking call from a worker thread";
     case CASTY_ENOTCHILD:
         return "actor is not a child of the caller";
+    case CASTY_EFULL:
+        return "mailbox full: message rejected";
+    case CASTY_EAGAIN:
+        return "mailbox full: try again";
     }
     return "unknown error";
 }

@@ -7,6 +7,7 @@
 
 #include "casty/error.h"
 #include "casty/system.h"
+#include "actor/bound.h"
 #include "actor/cell.h"
 #include "ask/ask.h"
 #include "mem/envelope.h"
@@ -163,6 +164,8 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     atomic_init(&s->oversized_replies, 0);
     atomic_init(&s->invalid_behaviors, 0);
     atomic_init(&s->taken, 0);
+    atomic_init(&s->rejected, 0);
+    atomic_init(&s->overflow_dropped, 0);
     atomic_init(&s->spawned_outside, 0);
     atomic_init(&s->stopped_outside, 0);
     atomic_init(&s->stop_waiters, 0);
@@ -304,6 +307,8 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     out->oversized_replies = atomic_load_explicit(&s->oversized_replies, memory_order_acquire);
     out->invalid_behaviors = atomic_load_explicit(&s->invalid_behaviors, memory_order_acquire);
     out->taken = atomic_load_explicit(&s->taken, memory_order_acquire);
+    out->rejected = atomic_load_explicit(&s->rejected, memory_order_acquire);
+    out->dropped += atomic_load_explicit(&s->overflow_dropped, memory_order_acquire);
     out->jobs_done = atomic_load_explicit(&s->jobs_done, memory_order_acquire);
     out->jobs_cancelled = atomic_load_explicit(&s->jobs_cancelled, memory_order_acquire);
     out->stale_timers = atomic_load_explicit(&s->timers.stale, memory_order_acquire);
@@ -324,7 +329,7 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     out->queued = 0;
     uint64_t resolved = out->handled + out->unhandled + out->dropped + out->dead_letters +
                         out->replies + out->late_replies + out->oversized_replies + out->taken +
-                        refused;
+                        out->rejected + refused;
     if (*entered > resolved) {
         out->queued = *entered - resolved;
     }
@@ -379,10 +384,14 @@ static void shut_down(casty_system_t *system)
         pthread_mutex_unlock(&system->lock);
         return;
     }
-    atomic_store_explicit(&system->state, CASTY__SYSTEM_STOPPING, memory_order_release);
+    /* seq_cst: a sender muting itself reads the state after its push on a
+     * muted stack, the release below takes every stack after this store
+     * (actor/bound.h). */
+    atomic_store_explicit(&system->state, CASTY__SYSTEM_STOPPING, memory_order_seq_cst);
     for (casty__actor_t *r = system->roots; r != NULL; r = r->next_sibling) {
         casty__request_stop(r, r->own_gen);
     }
+    casty__bound_release_all(system); /* muted actors must run to stop */
     while (system->nroots > 0) {
         pthread_cond_wait(&system->cond, &system->lock);
     }

@@ -69,7 +69,9 @@ struct casty_system {
     _Atomic uint64_t late_replies;
     _Atomic uint64_t oversized_replies;
     _Atomic uint64_t invalid_behaviors;
-    _Atomic uint64_t taken; /* from inboxes */
+    _Atomic uint64_t taken;            /* from inboxes */
+    _Atomic uint64_t rejected;         /* by full bounded mailboxes (CASTY_EFULL) */
+    _Atomic uint64_t overflow_dropped; /* by full drop-newest mailboxes */
     /* The same as the workers' counters, for threads outside the pool. */
     _Atomic uint64_t spawned_outside;
     _Atomic uint64_t stopped_outside;

@@ -536,7 +536,9 @@ static bool send(casty__timer_t *t)
     } else {
         rc = casty__send(t->cell, t->gen, t->type, t->payload, t->size);
     }
-    return rc != CASTY_ENOMEM;
+    /* Out of memory, or a full back-pressure mailbox, which a thread outside
+     * the pool may not overfill: try again later (RETRY_NS). */
+    return rc != CASTY_ENOMEM && rc != CASTY_EAGAIN;
 }
 
 /* Sends a schedule's message, unless it has been cancelled: under the lock,

@@ -26,6 +26,11 @@
     MEMBER(casty_config_t, name)                                                                   \
     MEMBER(casty_config_t, max_payload)                                                            \
     TYPE(casty_stats_t)                                                                            \
+    MEMBER(casty_stats_t, rejected)                                                                \
+    TYPE(casty_overflow_t)                                                                         \
+    TYPE(casty_spawn_opts_t)                                                                       \
+    MEMBER(casty_spawn_opts_t, capacity)                                                           \
+    MEMBER(casty_spawn_opts_t, overflow)                                                           \
     TYPE(casty_circuit_state_t)                                                                    \
     TYPE(casty_breaker_t)                                                                          \
     MEMBER(casty_breaker_t, reset_timeout)                                                         \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
-# stop_poke.pml, lifo_slot.pml), with spin. Each check generates the
+# stop_poke.pml, lifo_slot.pml, mute.pml), with spin. Each check generates the
 # verifier for one variant of a model, compiles it and runs the exhaustive
 # search. A correct variant must report no error; a broken one must report
 # the error it was written to show, so the model is seen to be able to
@@ -109,5 +109,14 @@ check lifo_slot.pml "invalid end state" "refill that finds the slot stolen wakes
     -DIDLE=2 -DREFILL_NO_WAKE
 check lifo_slot.pml "invalid end state" "watcher takes a sleeper's wake and leaves the slot" \
     -DIDLE=2 -DWATCH_NO_HANDOFF
+
+check mute.pml pass "one muted sender, the consumer drains"
+check mute.pml pass "two muted senders" -DSENDERS=2
+check mute.pml pass "two muted senders, low-water 0" -DSENDERS=2 -DLOW_WATER=0
+check mute.pml pass "two muted senders, the receiver stops in its drain" -DSENDERS=2 -DSTOP
+check mute.pml "assertion violated" "no re-read after the push: the sender stays muted" \
+    -DNO_RECHECK
+check mute.pml "assertion violated" "consumer looks at the stack before its subtraction" \
+    -DCHECK_BEFORE -DLOW_WATER=0
 
 exit $failed

@@ -354,11 +354,12 @@ Test(errors, allocation_failure_is_enomem)
 
 Test(errors, strerror_has_a_distinct_sentence_for_every_code)
 {
-    const int codes[] = {CASTY_OK,        CASTY_EINVAL,   CASTY_ENOMEM,   CASTY_EMSGSIZE,
-                         CASTY_ESHUTDOWN, CASTY_ENOACTOR, CASTY_EEXIST,   CASTY_ETIMEDOUT,
-                         CASTY_ENOTFOUND, CASTY_EDEADLK,  CASTY_ENOTCHILD};
+    const int codes[] = {CASTY_OK,        CASTY_EINVAL,   CASTY_ENOMEM,    CASTY_EMSGSIZE,
+                         CASTY_ESHUTDOWN, CASTY_ENOACTOR, CASTY_EEXIST,    CASTY_ETIMEDOUT,
+                         CASTY_ENOTFOUND, CASTY_EDEADLK,  CASTY_ENOTCHILD, CASTY_EFULL,
+                         CASTY_EAGAIN};
     const size_t n = sizeof codes / sizeof codes[0];
-    cr_expect_eq(n, 11);
+    cr_expect_eq(n, 13);
     for (size_t i = 0; i < n; i++) {
         const char *s = casty_strerror(codes[i]);
         cr_assert_not_null(s, "code %d", codes[i]);
@@ -369,7 +370,7 @@ Test(errors, strerror_has_a_distinct_sentence_for_every_code)
                               codes[j], s);
         }
     }
-    const int unknown[] = {1, -11, 42, -1000, INT_MIN, INT_MAX};
+    const int unknown[] = {1, -13, 42, -1000, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         cr_expect_str_eq(casty_strerror(unknown[i]), "unknown error", "code %d", unknown[i]);
     }
