@@ -188,11 +188,11 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
         if (after != NULL) {
             __builtin_prefetch(after);
         }
-        if (bound != NULL && !casty__bound_take(w, bound, env)) {
+        if (__builtin_expect(bound != NULL, 0) && !casty__bound_take(w, bound, env)) {
             continue; /* dropped as the oldest of an overfull mailbox */
         }
         handle(&ctx, env);
-        if (w->mute_on != NULL) {
+        if (__builtin_expect(w->mute_on != NULL, 0)) {
             break; /* told a full back-pressure mailbox: muted after this message */
         }
     }
@@ -202,7 +202,7 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
             return;
         }
     }
-    if (w->mute_on != NULL && casty__bound_park(w, a)) {
+    if (__builtin_expect(w->mute_on != NULL, 0) && casty__bound_park(w, a)) {
         return; /* parked, still claimed, on the full mailbox's stack */
     }
     bool running = a->state == CASTY__ACTOR_RUNNING;

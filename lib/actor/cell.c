@@ -266,7 +266,7 @@ deliver(casty_system_t *system, casty__cell_t *cell, casty__worker_t *w, uint64_
         memcpy(at, payload, size);
     }
     casty__bound_t *bound = atomic_load_explicit(&cell->bound, memory_order_acquire);
-    if (bound != NULL) {
+    if (__builtin_expect(bound != NULL, 0)) {
         int rc = admit(system, bound, cell, w, env);
         if (rc != CASTY_OK) {
             return rc == DROPPED_BY_BOUND ? CASTY_OK : rc;
