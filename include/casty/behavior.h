@@ -145,6 +145,10 @@ typedef enum casty_behavior_kind {
     CASTY_BEHAVIOR_STOPPED,   /* stop the actor (children first) */
     CASTY_BEHAVIOR_UNHANDLED, /* this message was not understood: count it, keep the behavior */
     CASTY_BEHAVIOR_IGNORE,    /* drop every later message */
+    CASTY_BEHAVIOR_RECEIVE_SIGNALS, /* as receive, and fn.receive also gets signals
+                                       (casty/signal.h) */
+    CASTY_BEHAVIOR_FAILED,          /* this message failed: the code is in env
+                                       (casty_failed, casty/supervise.h) */
 } casty_behavior_kind_t;
 
 /* C++ spells C's _Alignas as alignas; both align the member alike, so the
@@ -190,6 +194,14 @@ static inline casty_behavior_t casty__receive(casty_receive_fn fn, const void *e
     return b;
 }
 
+static inline casty_behavior_t casty__receive_kind(casty_behavior_kind_t kind, casty_receive_fn fn,
+                                                   const void *env, size_t size)
+{
+    casty_behavior_t b = casty__behavior_make(kind, env, size);
+    b.fn.receive = fn;
+    return b;
+}
+
 static inline casty_behavior_t casty__setup(casty_setup_fn fn, const void *env, size_t size)
 {
     casty_behavior_t b = casty__behavior_make(CASTY_BEHAVIOR_SETUP, env, size);
@@ -212,6 +224,16 @@ static inline casty_behavior_t casty__setup(casty_setup_fn fn, const void *env, 
  * `fn` gets env == a pointer to zero bytes, which it must not read. `fn` as
  * in casty_receive. */
 #define casty_receive_stateless(fn) casty__receive((fn), NULL, 0)
+
+/* casty_receive_signals(fn, env), casty_receive_signals_stateless(fn): as
+ * casty_receive and casty_receive_stateless, and `fn` also receives the
+ * runtime's signals (post-stop, pre-restart, a watched actor's stop), as
+ * messages of the reserved types of casty/signal.h. A behavior made with
+ * casty_receive gets none: it need not know they exist. */
+#define casty_receive_signals(fn, env)                                                             \
+    casty__receive_kind(CASTY_BEHAVIOR_RECEIVE_SIGNALS, (fn), &(env), CASTY__ENV_SIZE(env))
+#define casty_receive_signals_stateless(fn)                                                        \
+    casty__receive_kind(CASTY_BEHAVIOR_RECEIVE_SIGNALS, (fn), NULL, 0)
 
 /* casty_setup(fn, env): runs `fn` over a copy of `env` when the actor starts
  * (see casty_setup_fn); `env` and `fn` are checked as casty_receive's are. */

@@ -13,6 +13,7 @@
 #include "casty/inbox.h"
 #include "casty/mailbox.h"
 #include "casty/ref.h"
+#include "casty/signal.h"
 #include "casty/system.h"
 #include "casty/timer.h"
 

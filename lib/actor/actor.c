@@ -60,6 +60,7 @@ static void run_setup(casty_ctx_t *ctx, const casty_behavior_t *setup)
     }
     switch ((casty_behavior_kind_t)current.kind) {
     case CASTY_BEHAVIOR_RECEIVE:
+    case CASTY_BEHAVIOR_RECEIVE_SIGNALS:
         if (!well_formed(&current)) {
             invalid_behavior(ctx);
             return;
@@ -86,6 +87,7 @@ static bool apply(casty_ctx_t *ctx, const casty_behavior_t *next)
     case CASTY_BEHAVIOR_SAME:
         return true;
     case CASTY_BEHAVIOR_RECEIVE:
+    case CASTY_BEHAVIOR_RECEIVE_SIGNALS:
         if (!well_formed(next)) {
             invalid_behavior(ctx);
             return true;
@@ -103,6 +105,8 @@ static bool apply(casty_ctx_t *ctx, const casty_behavior_t *next)
     case CASTY_BEHAVIOR_IGNORE:
         a->behavior.kind = CASTY_BEHAVIOR_IGNORE;
         return true;
+    case CASTY_BEHAVIOR_FAILED:
+        break;
     }
     invalid_behavior(ctx);
     return true;

@@ -84,7 +84,9 @@ struct casty__actor {
 
     /* Owner only: the thread running the actor. */
     casty_behavior_t behavior;
-    uint32_t state; /* a casty__actor_state_t */
+    uint32_t state;       /* a casty__actor_state_t */
+    uint32_t stop_reason; /* a casty_stop_reason_t, set when its stop begins */
+    int32_t stop_code;    /* the failure's code, for CASTY_STOP_FAILED */
     uint32_t children;
     casty__actor_t *parent; /* NULL for a top-level actor */
     uint64_t parent_gen;

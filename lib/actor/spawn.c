@@ -8,6 +8,7 @@
 #include "mem/pool.h"
 #include "casty/context.h"
 #include "casty/error.h"
+#include "casty/signal.h"
 #include "casty/mailbox.h"
 
 /* Longest name of one actor, in bytes (documented in system.h). */
@@ -21,7 +22,8 @@ static bool name_valid(const char *name)
 
 static bool behavior_valid(const casty_behavior_t *b)
 {
-    return (b->kind == CASTY_BEHAVIOR_RECEIVE || b->kind == CASTY_BEHAVIOR_SETUP) &&
+    return (b->kind == CASTY_BEHAVIOR_RECEIVE || b->kind == CASTY_BEHAVIOR_RECEIVE_SIGNALS ||
+            b->kind == CASTY_BEHAVIOR_SETUP) &&
            b->fn.receive != NULL && b->env_size <= CASTY_ENV_CAPACITY;
 }
 
@@ -159,6 +161,8 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     a->behavior.fn = behavior->fn;
     memcpy(a->behavior.env, behavior->env, behavior->env_size);
     a->state = CASTY__ACTOR_NEW;
+    a->stop_reason = CASTY_STOP_STOPPED;
+    a->stop_code = 0;
     a->own_gen = gen;
     a->children = 0;
     a->first_child = NULL;
@@ -210,6 +214,9 @@ int casty_ctx_spawn_with(casty_ctx_t *ctx, casty_behavior_t behavior,
     static const casty_spawn_opts_t defaults = CASTY_SPAWN_OPTS_INIT;
     if (ctx == NULL || out == NULL) {
         return CASTY_EINVAL;
+    }
+    if (ctx->actor->state == CASTY__ACTOR_STOPPING) {
+        return CASTY_ESHUTDOWN; /* its post-stop signal: no child would stop */
     }
     return spawn(ctx->actor->cell.system, ctx->worker, ctx->actor, &behavior,
                  opts != NULL ? opts : &defaults, out);

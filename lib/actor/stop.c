@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "actor/actor.h"
+#include "casty/signal.h"
 #include "timer/timer.h"
 #include "actor/bound.h"
 #include "actor/names.h"
@@ -68,6 +69,18 @@ static void unlink_sibling(casty__actor_t **first, casty__actor_t *a)
     }
 }
 
+/* Gives the behavior its post-stop signal (casty/signal.h): once, with its
+ * children stopped, before anything of the actor is released. */
+static void post_stop(casty_ctx_t *ctx)
+{
+    casty__actor_t *a = ctx->actor;
+    if (a->behavior.kind != CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
+        return; /* does not take signals, never started, or ignoring */
+    }
+    casty_msg_t msg = {.type = CASTY_SIGNAL_POST_STOP, .size = 0, .payload = NULL};
+    (void)a->behavior.fn.receive(ctx, &msg, a->behavior.env);
+}
+
 /* Ends the actor. Its last act is to hand its cell on (to the parent, which
  * releases it, or to the pool), so after it returns the caller must not
  * touch the cell: ctx->dead says so. */
@@ -77,6 +90,7 @@ static void finalize(casty_ctx_t *ctx)
     casty__worker_t *w = ctx->worker;
     casty_system_t *system = a->cell.system;
     uint64_t gen = a->own_gen;
+    post_stop(ctx);
     ctx->dead = true;
     a->state = CASTY__ACTOR_DEAD;
     if (a->registered) {
@@ -126,6 +140,11 @@ void casty__actor_begin_stop(casty_ctx_t *ctx)
         return;
     }
     a->state = CASTY__ACTOR_STOPPING;
+    if (a->stop_reason != CASTY_STOP_FAILED) {
+        bool running = atomic_load_explicit(&a->cell.system->state, memory_order_acquire) ==
+                       CASTY__SYSTEM_RUNNING;
+        a->stop_reason = running ? CASTY_STOP_STOPPED : CASTY_STOP_SHUTDOWN;
+    }
     for (casty__actor_t *c = a->first_child; c != NULL; c = c->next_sibling) {
         casty__request_stop(c, c->own_gen);
     }
