@@ -14,6 +14,7 @@
 #include "casty/mailbox.h"
 #include "casty/ref.h"
 #include "casty/signal.h"
+#include "casty/supervise.h"
 #include "casty/system.h"
 #include "casty/timer.h"
 

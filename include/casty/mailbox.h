@@ -69,13 +69,15 @@ typedef enum casty_overflow {
  * zero is its default, and so will be that of every field added later (a
  * supervision strategy, say). The spawn reads it during the call only. */
 typedef struct casty_spawn_opts {
-    const char *name;          /* as casty_spawn's `name`; NULL: anonymous */
-    uint32_t capacity;         /* most messages queued; 0: unbounded (the default),
-                                  at most CASTY_MAX_CAPACITY */
-    uint32_t low_water;        /* a muted sender resumes once the mailbox holds this
-                                  many or fewer; below capacity; 0: capacity / 2 */
-    casty_overflow_t overflow; /* what a tell to a full mailbox does; ignored when
-                                  unbounded */
+    const char *name;                          /* as casty_spawn's `name`; NULL: anonymous */
+    uint32_t capacity;                         /* most messages queued; 0: unbounded (the default),
+                                                  at most CASTY_MAX_CAPACITY */
+    uint32_t low_water;                        /* a muted sender resumes once the mailbox holds this
+                                                  many or fewer; below capacity; 0: capacity / 2 */
+    casty_overflow_t overflow;                 /* what a tell to a full mailbox does; ignored when
+                                                  unbounded */
+    const struct casty_supervisor *supervisor; /* what a failure does (casty/supervise.h),
+                                                  copied; NULL: a failure stops it */
 } casty_spawn_opts_t;
 
 /* Every field at its default: an anonymous actor with an unbounded mailbox.
@@ -83,7 +85,7 @@ typedef struct casty_spawn_opts {
  * CASTY_SPAWN_OPTS_INIT;`. */
 #define CASTY_SPAWN_OPTS_INIT                                                                      \
     {                                                                                              \
-        NULL, 0, 0, CASTY_OVERFLOW_BACKPRESSURE                                                    \
+        NULL, 0, 0, CASTY_OVERFLOW_BACKPRESSURE, NULL                                              \
     }
 
 /* casty_spawn with options: a top-level actor running `behavior`, with

@@ -228,7 +228,7 @@ CASTY_API int casty_system_destroy(casty_system_t *system);
 
 /* The system's counters. Every message that entered the system ends in
  * exactly one outcome, so that once the system is quiet (casty_wait_quiet)
- *     sent == handled + unhandled + dropped + dead_letters + rejected
+ *     sent == handled + failed + unhandled + dropped + dead_letters + rejected
  *             + replies + late_replies + oversized_replies + taken
  * and, at any moment, the difference is `queued`.
  *
@@ -269,6 +269,9 @@ typedef struct casty_stats {
     uint64_t oversized_replies; /* replies larger than the asker's buffer: the ask
                                    returned CASTY_EMSGSIZE and copied nothing */
     uint64_t taken;             /* taken from an inbox by casty_inbox_take */
+    uint64_t failed;            /* being handled when the handler failed (casty_failed,
+                                   casty/supervise.h): dropped, never handled */
+    uint64_t restarts;          /* restarts of failed actors by their supervisors */
     uint64_t rejected;          /* refused by a full bounded mailbox whose policy is
                                    to reject: casty_tell returned CASTY_EFULL */
     uint64_t queued;            /* entered and not yet counted above: queued, being

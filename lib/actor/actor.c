@@ -23,6 +23,7 @@
 #include "timer/timer.h"
 #include "casty/context.h"
 #include "casty/error.h"
+#include "casty/supervise.h"
 
 /* Setups that may return setups before the chain is judged endless. */
 #define SETUP_NESTING_MAX 16u
@@ -73,46 +74,53 @@ static void run_setup(casty_ctx_t *ctx, const casty_behavior_t *setup)
     case CASTY_BEHAVIOR_IGNORE:
         ctx->actor->behavior.kind = CASTY_BEHAVIOR_IGNORE;
         return;
+    case CASTY_BEHAVIOR_FAILED:
+        casty__actor_fail(ctx, casty_failed_code(&current), true);
+        return;
     default:
         invalid_behavior(ctx); /* same, unhandled, or no kind at all */
         return;
     }
 }
 
-/* Adopts the behavior a handler returned; false when it answered unhandled. */
-static bool apply(casty_ctx_t *ctx, const casty_behavior_t *next)
+/* How a message ended, for the statistics. */
+typedef enum outcome { HANDLED, UNHANDLED, FAILED } outcome_t;
+
+/* Adopts the behavior a handler returned. */
+static outcome_t apply(casty_ctx_t *ctx, const casty_behavior_t *next)
 {
     casty__actor_t *a = ctx->actor;
     switch ((casty_behavior_kind_t)next->kind) {
     case CASTY_BEHAVIOR_SAME:
-        return true;
+        return HANDLED;
     case CASTY_BEHAVIOR_RECEIVE:
     case CASTY_BEHAVIOR_RECEIVE_SIGNALS:
         if (!well_formed(next)) {
             invalid_behavior(ctx);
-            return true;
+            return HANDLED;
         }
         adopt(a, next);
-        return true;
+        return HANDLED;
     case CASTY_BEHAVIOR_SETUP:
         run_setup(ctx, next);
-        return true;
+        return HANDLED;
     case CASTY_BEHAVIOR_STOPPED:
         ctx->stop_self = true;
-        return true;
+        return HANDLED;
     case CASTY_BEHAVIOR_UNHANDLED:
-        return false;
+        return UNHANDLED;
     case CASTY_BEHAVIOR_IGNORE:
         a->behavior.kind = CASTY_BEHAVIOR_IGNORE;
-        return true;
+        return HANDLED;
     case CASTY_BEHAVIOR_FAILED:
-        break;
+        casty__actor_fail(ctx, casty_failed_code(next), false);
+        return FAILED;
     }
     invalid_behavior(ctx);
-    return true;
+    return HANDLED;
 }
 
-static void start(casty_ctx_t *ctx)
+void casty__actor_start(casty_ctx_t *ctx)
 {
     casty__actor_t *a = ctx->actor;
     a->state = CASTY__ACTOR_RUNNING;
@@ -149,7 +157,58 @@ static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
     }
     casty_behavior_t next = a->behavior.fn.receive(ctx, &msg, a->behavior.env);
     /* Counted after the handler, so that its own sends are counted first. */
-    casty__count(apply(ctx, &next) ? &w->handled : &w->unhandled);
+    switch (apply(ctx, &next)) {
+    case HANDLED:
+        casty__count(&w->handled);
+        return;
+    case UNHANDLED:
+        casty__count(&w->unhandled);
+        return;
+    case FAILED:
+        casty__count(&w->failed);
+        return;
+    }
+}
+
+/* Takes a failed actor through its restart (supervise.c): true when it
+ * runs again now; false when the run is over (it stopped, waits parked, or
+ * failed again in its setup and yields its worker). */
+static bool restarted(casty_ctx_t *ctx)
+{
+    casty__actor_t *a = ctx->actor;
+    if (a->state != CASTY__ACTOR_RUNNING && a->state != CASTY__ACTOR_NEW &&
+        atomic_load_explicit(&a->stop_gen, memory_order_acquire) == a->own_gen) {
+        ctx->restart = false; /* a stop request outranks the restart */
+        casty__actor_begin_stop(ctx);
+        if (!ctx->dead) {
+            casty__actor_park(ctx);
+        }
+        return false;
+    }
+    bool running =
+        ctx->restart ? casty__actor_restart(ctx, true) : casty__actor_continue_restart(ctx);
+    if (ctx->dead) {
+        return false;
+    }
+    if (!running) {
+        if (ctx->stop_self) {
+            ctx->stop_self = false;
+            casty__actor_begin_stop(ctx);
+            if (ctx->dead) {
+                return false;
+            }
+        }
+        casty__actor_park(ctx);
+        return false;
+    }
+    if (ctx->restart) {
+        /* Its setup failed again: the next try waits for the next run, so
+         * that the others run meanwhile. */
+        casty__actor_restart(ctx, false);
+        casty__sched_submit(a->cell.system, a, false);
+        return false;
+    }
+    return true;
 }
 
 void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
@@ -159,13 +218,19 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
     casty__bound_t *bound = casty__cell_bound(&a->cell);
     w->mute_on = NULL;
     if (a->state == CASTY__ACTOR_NEW) {
-        start(&ctx);
+        casty__actor_start(&ctx);
     }
     if (atomic_load_explicit(&a->stopped_children, memory_order_relaxed) != NULL) {
         casty__actor_take_stopped_children(&ctx);
         if (ctx.dead) {
             return;
         }
+    }
+    if (__builtin_expect(ctx.restart || a->state == CASTY__ACTOR_RESTARTING ||
+                             a->state == CASTY__ACTOR_BACKOFF,
+                         0) &&
+        !restarted(&ctx)) {
+        return;
     }
     casty__envelope_t *env = NULL;
     for (uint32_t n = 0; n < CASTY__RUN_BATCH; n++) {
@@ -196,6 +261,13 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
             continue; /* dropped as the oldest of an overfull mailbox */
         }
         handle(&ctx, env);
+        if (__builtin_expect(ctx.restart, 0)) {
+            if (!restarted(&ctx)) {
+                return;
+            }
+            env = NULL;
+            break; /* a fresh start: the rest waits for the next run */
+        }
         if (__builtin_expect(w->mute_on != NULL, 0)) {
             break; /* told a full back-pressure mailbox: muted after this message */
         }

@@ -15,7 +15,35 @@ struct casty_ctx {
     casty__actor_t *actor;
     bool stop_self; /* stop once the current message is done */
     bool dead;      /* finalized: the cell may already belong to someone else */
+    bool restart;   /* its supervisor restarts it once this message is done */
 };
+
+/* supervise.c */
+typedef struct casty_spawn_opts casty_spawn_opts_t;
+/* Gives a new actor its supervisor, from the spawn's options and behavior;
+ * CASTY_EINVAL for a malformed strategy, CASTY_ENOMEM. Its spawner. */
+int casty__supervision_open(casty__actor_t *actor, const casty_spawn_opts_t *opts,
+                            const casty_behavior_t *behavior);
+/* Frees the actor's supervisor and cancels its backoff. Its owner, at its
+ * stop, or its spawner when the spawn fails. */
+void casty__supervision_close(casty__actor_t *actor);
+/* The running behavior (or setup, `in_setup`) failed with `code`: applies
+ * the supervisor's decision, setting ctx->stop_self or ctx->restart. */
+void casty__actor_fail(casty_ctx_t *ctx, int32_t code, bool in_setup);
+/* Begins the restart that ctx->restart asks for and, with `go_on`, takes it
+ * as far as it can go now; returns whether the actor runs again at once
+ * (else it waits, RESTARTING or BACKOFF). */
+bool casty__actor_restart(casty_ctx_t *ctx, bool go_on);
+/* Moves a RESTARTING or BACKOFF actor on; returns whether it runs again. */
+bool casty__actor_continue_restart(casty_ctx_t *ctx);
+/* Leaves the actor claimed and in no queue until a signal (a child's stop,
+ * a stop request, its backoff's end) unparks it. Its owner, at the end of a
+ * run. */
+void casty__actor_park(casty_ctx_t *ctx);
+/* Submits a parked actor; false when it was not parked. Any thread. */
+bool casty__actor_unpark(casty__actor_t *actor);
+/* Runs the actor's behavior again from the start (actor.c). */
+void casty__actor_start(casty_ctx_t *ctx);
 
 /* actor.c: runs a batch of the actor's messages. Its worker only. */
 void casty__actor_run(casty__worker_t *worker, casty__actor_t *actor);

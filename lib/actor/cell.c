@@ -33,6 +33,7 @@
 #include "casty/error.h"
 #include "platform/faults.h"
 #include "actor/bound.h"
+#include "actor/actor.h"
 #include "actor/cell.h"
 #include "ask/ask.h"
 #include "mem/envelope.h"
@@ -182,6 +183,8 @@ void casty__actor_poke(casty__actor_t *actor)
 {
     if (casty__mailbox_claim(&actor->cell.mailbox)) {
         casty__cell_claimed(&actor->cell);
+    } else {
+        casty__actor_unpark(actor); /* claimed, and perhaps parked (supervise.c) */
     }
 }
 

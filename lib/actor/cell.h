@@ -54,10 +54,12 @@ struct casty__cell {
 typedef struct casty__cell casty__cell_t;
 
 typedef enum casty__actor_state {
-    CASTY__ACTOR_NEW,      /* spawned, setup not yet run */
-    CASTY__ACTOR_RUNNING,  /* handling messages */
-    CASTY__ACTOR_STOPPING, /* waiting for its children to stop */
-    CASTY__ACTOR_DEAD,     /* stopped; the cell goes back to the pool */
+    CASTY__ACTOR_NEW,        /* spawned, setup not yet run */
+    CASTY__ACTOR_RUNNING,    /* handling messages */
+    CASTY__ACTOR_STOPPING,   /* waiting for its children to stop */
+    CASTY__ACTOR_RESTARTING, /* failed, to restart once its children have stopped */
+    CASTY__ACTOR_BACKOFF,    /* failed, to restart once its backoff has passed */
+    CASTY__ACTOR_DEAD,       /* stopped; the cell goes back to the pool */
 } casty__actor_state_t;
 
 typedef struct casty__actor casty__actor_t;
@@ -87,6 +89,11 @@ struct casty__actor {
     uint32_t state;       /* a casty__actor_state_t */
     uint32_t stop_reason; /* a casty_stop_reason_t, set when its stop begins */
     int32_t stop_code;    /* the failure's code, for CASTY_STOP_FAILED */
+    bool escalated;       /* its stop is a failure its parent takes on (supervise.c) */
+    /* 1 while the actor, claimed, waits in no queue for a signal (supervise.c):
+     * whoever exchanges it to 0 submits it. */
+    _Atomic uint32_t parked;
+    struct casty__supervision *supervision; /* NULL unless spawned supervised */
     uint32_t children;
     casty__actor_t *parent; /* NULL for a top-level actor */
     uint64_t parent_gen;

@@ -87,6 +87,7 @@ static void abandon(casty_system_t *system, casty__worker_t *w, casty__actor_t *
     atomic_store_explicit(&a->cell.open, 0, memory_order_release);
     casty__cell_close(&a->cell, &a->stub);
     casty__bound_close(&a->cell);
+    casty__supervision_close(a);
     atomic_store_explicit(&a->cell.settled_gen, gen + 1, memory_order_seq_cst);
     casty__actor_release(system, w, a);
 }
@@ -145,6 +146,9 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     a->name = NULL;
     a->registered = false;
     int bound_rc = casty__bound_open(&a->cell, opts);
+    if (bound_rc == CASTY_OK) {
+        bound_rc = casty__supervision_open(a, opts, behavior);
+    }
     if (bound_rc != CASTY_OK) {
         abandon(system, w, a);
         return bound_rc;

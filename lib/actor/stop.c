@@ -104,6 +104,7 @@ static void finalize(casty_ctx_t *ctx)
      * spawns (spawn.c), and only the parent may change its children. */
     a->first_child = NULL;
     casty__timers_release(a); /* no timer of this incarnation is handled now */
+    casty__supervision_close(a);
 
     /* seq_cst: pairs with the seq_cst gen check of every send and with the
      * asks' watch (ask.c). */
@@ -156,6 +157,12 @@ void casty__actor_begin_stop(casty_ctx_t *ctx)
 static void child_stopped(casty_ctx_t *ctx, casty__actor_t *child)
 {
     casty__actor_t *a = ctx->actor;
+    if (child->escalated) {
+        /* It failed and passed the failure up: this actor fails with its
+         * code, under its own supervisor (supervise.c). */
+        child->escalated = false;
+        casty__actor_fail(ctx, child->stop_code, false);
+    }
     unlink_sibling(&a->first_child, child);
     a->children--;
     release_name(child);

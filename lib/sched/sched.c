@@ -436,6 +436,8 @@ int casty__sched_start(casty_system_t *system)
         atomic_init(&w->handled, 0);
         atomic_init(&w->unhandled, 0);
         atomic_init(&w->dropped, 0);
+        atomic_init(&w->failed, 0);
+        atomic_init(&w->restarts, 0);
     }
     for (uint32_t i = 0; i < system->nworkers; i++) {
         if (pthread_create(&system->workers[i].thread, NULL, worker_main, &system->workers[i]) !=

@@ -62,6 +62,8 @@ typedef struct casty__worker {
     _Atomic uint64_t handled;
     _Atomic uint64_t unhandled;
     _Atomic uint64_t dropped;
+    _Atomic uint64_t failed;   /* messages whose handler failed (supervise.h) */
+    _Atomic uint64_t restarts; /* restarts done by supervisors */
 } casty__worker_t;
 
 /* Adds one to a counter only this thread writes. */

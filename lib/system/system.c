@@ -296,6 +296,8 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
         out->handled += atomic_load_explicit(&w->handled, memory_order_acquire);
         out->unhandled += atomic_load_explicit(&w->unhandled, memory_order_acquire);
         out->dropped += atomic_load_explicit(&w->dropped, memory_order_acquire);
+        out->failed += atomic_load_explicit(&w->failed, memory_order_acquire);
+        out->restarts += atomic_load_explicit(&w->restarts, memory_order_acquire);
         out->spawned += atomic_load_explicit(&w->spawned, memory_order_acquire);
         out->stopped += atomic_load_explicit(&w->stopped, memory_order_acquire);
     }
@@ -329,7 +331,7 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     out->queued = 0;
     uint64_t resolved = out->handled + out->unhandled + out->dropped + out->dead_letters +
                         out->replies + out->late_replies + out->oversized_replies + out->taken +
-                        out->rejected + refused;
+                        out->rejected + out->failed + refused;
     if (*entered > resolved) {
         out->queued = *entered - resolved;
     }
