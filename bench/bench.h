@@ -85,6 +85,8 @@ void bench_run_ask(casty_system_t *system, const bench_params_t *params, bench_r
 void bench_run_inbox(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
 void bench_run_breaker(casty_system_t *system, const bench_params_t *params,
                        bench_result_t *result);
+void bench_run_supervision(casty_system_t *system, const bench_params_t *params,
+                           bench_result_t *result);
 void bench_run_timers(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
 void bench_run_idle(casty_system_t *system, const bench_params_t *params, bench_result_t *result);
 

@@ -122,6 +122,16 @@ static const char *timers_invalid(const bench_params_t *p)
     return bench_param(p, "n") <= 100000000 ? NULL : "timers: --n must be at most 1e8";
 }
 
+static const char *supervision_invalid(const bench_params_t *p)
+{
+    if (bench_param(p, "k") == 0 || bench_param(p, "w") == 0) {
+        return "supervision: --k and --w must be at least 1";
+    }
+    return product_fits(bench_param(p, "w"), bench_param(p, "m"), PARAM_MAX)
+               ? NULL
+               : "supervision: --w times --m must be at most 1e12";
+}
+
 static const char *skynet_invalid(const bench_params_t *p)
 {
     uint64_t leaves = 1;
@@ -206,6 +216,10 @@ static const bench_spec_t benchmarks[] = {
      bench_run_inbox,
      ask_invalid},
     {"timers", {{"n", 1000000, true}, {"d", 1000, false}}, bench_run_timers, timers_invalid},
+    {"supervision",
+     {{"w", 100, false}, {"m", 100000, true}, {"k", 100, false}},
+     bench_run_supervision,
+     supervision_invalid},
     {"idle", {{"n", 1000000, false}}, bench_run_idle, no_constraint},
 };
 
