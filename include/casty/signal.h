@@ -18,7 +18,8 @@
  *    whatever the cause (see casty_stop_reason_t), before the actor's ref
  *    goes stale. The handler may tell, but not spawn (CASTY_ESHUTDOWN).
  *  - CASTY_SIGNAL_PRE_RESTART: the actor's supervisor is about to restart it
- *    (casty/supervise.h); the result is ignored.
+ *    (casty/supervise.h); the payload is the failure's code, an int32_t;
+ *    the result is ignored.
  *  - CASTY_SIGNAL_TERMINATED: a watched actor has stopped (casty_watch); its
  *    payload is a casty_terminated_t; the result is adopted as a message's.
  * Tags from CASTY_EVENT_FIRST up are the event stream's (casty_subscribe). */

@@ -270,7 +270,8 @@ bool casty__actor_restart(casty_ctx_t *ctx, bool go_on)
         return false;
     }
     if (a->behavior.kind == CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
-        casty_msg_t msg = {.type = CASTY_SIGNAL_PRE_RESTART, .size = 0, .payload = NULL};
+        int32_t code = a->stop_code;
+        casty_msg_t msg = {.type = CASTY_SIGNAL_PRE_RESTART, .size = sizeof code, .payload = &code};
         (void)a->behavior.fn.receive(ctx, &msg, a->behavior.env);
     }
     casty__timers_release(a);
