@@ -16,5 +16,6 @@
 #include "casty/signal.h"
 #include "casty/system.h"
 #include "casty/timer.h"
+#include "casty/watch.h"
 
 #endif
