@@ -17,5 +17,6 @@
 #include "casty/supervise.h"
 #include "casty/system.h"
 #include "casty/timer.h"
+#include "casty/watch.h"
 
 #endif

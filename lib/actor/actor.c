@@ -19,6 +19,7 @@
 
 #include "actor/actor.h"
 #include "actor/bound.h"
+#include "actor/watch.h"
 #include "mem/envelope.h"
 #include "timer/timer.h"
 #include "casty/context.h"
@@ -86,8 +87,11 @@ static void run_setup(casty_ctx_t *ctx, const casty_behavior_t *setup)
 /* How a message ended, for the statistics. */
 typedef enum outcome { HANDLED, UNHANDLED, FAILED } outcome_t;
 
-/* Adopts the behavior a handler returned. */
-static outcome_t apply(casty_ctx_t *ctx, const casty_behavior_t *next)
+/* Adopts the behavior a handler returned. Inlined into both its callers:
+ * called out of line (once handle_watch called it too) it cost pingpong 12
+ * instructions a round trip. */
+static inline __attribute__((always_inline)) outcome_t apply(casty_ctx_t *ctx,
+                                                             const casty_behavior_t *next)
 {
     casty__actor_t *a = ctx->actor;
     switch ((casty_behavior_kind_t)next->kind) {
@@ -130,11 +134,49 @@ void casty__actor_start(casty_ctx_t *ctx)
     }
 }
 
+/* A watch's notification (actor/watch.c): a signal (casty_watch's) is
+ * counted nowhere and reaches only a behavior that takes signals; a
+ * casty_watch_with message is counted as any message is. Either is dropped
+ * once its watch has been removed or replaced. */
+static __attribute__((noinline, cold)) void handle_watch(casty_ctx_t *ctx, casty__envelope_t *env)
+{
+    casty__actor_t *a = ctx->actor;
+    casty__worker_t *w = ctx->worker;
+    bool signal = casty__envelope_is_signal(env);
+    if ((env->gen & ~CASTY__ENVELOPE_WATCH) != a->own_gen || a->state != CASTY__ACTOR_RUNNING) {
+        if (!signal) {
+            atomic_fetch_add_explicit(&a->cell.system->dead_letters, 1, memory_order_release);
+        }
+        return;
+    }
+    casty_msg_t msg;
+    if (!casty__watch_arrived(a, env, &msg) || a->behavior.kind == CASTY_BEHAVIOR_IGNORE) {
+        if (!signal) {
+            casty__count(&w->dropped);
+        }
+        return;
+    }
+    if (signal && a->behavior.kind != CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
+        return;
+    }
+    casty_behavior_t next = a->behavior.fn.receive(ctx, &msg, a->behavior.env);
+    outcome_t outcome = apply(ctx, &next);
+    if (!signal) {
+        casty__count(outcome == HANDLED     ? &w->handled
+                     : outcome == UNHANDLED ? &w->unhandled
+                                            : &w->failed);
+    }
+}
+
 static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
 {
     casty__actor_t *a = ctx->actor;
     casty__worker_t *w = ctx->worker;
     if (env->gen != a->own_gen || a->state != CASTY__ACTOR_RUNNING) {
+        if ((env->gen & CASTY__ENVELOPE_WATCH) != 0) {
+            handle_watch(ctx, env); /* its gen is marked, so it comes this way */
+            return;
+        }
         /* meant for an earlier incarnation, or reached a stopping actor */
         casty__bound_uncount(&a->cell, env);
         atomic_fetch_add_explicit(&a->cell.system->dead_letters, 1, memory_order_release);

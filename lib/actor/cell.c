@@ -125,7 +125,9 @@ uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
             casty__envelope_free(consumed);
         }
         casty__bound_uncount(cell, env);
-        count_undelivered(cell);
+        if (!casty__envelope_is_signal(env)) {
+            count_undelivered(cell); /* a signal is counted nowhere (casty/signal.h) */
+        }
         n++;
     }
     return n;
@@ -347,4 +349,26 @@ int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)
         return CASTY_EMSGSIZE;
     }
     return casty__send(to.cell, to.gen, type, payload, size);
+}
+
+void casty__cell_push(casty__cell_t *cell, casty__envelope_t *env, bool count_sent)
+{
+    casty_system_t *system = cell->system;
+    casty__worker_t *w = casty__worker_of(system);
+    casty__send_shard_t *shard = NULL;
+    if (count_sent && w != NULL) {
+        casty__count(&w->sent);
+    } else if (count_sent) {
+        /* As an outside send (send() above): shutdown waits for its end. */
+        shard = &system->outside_sends[thread_shard()];
+        atomic_fetch_add_explicit(&shard->begun, 1, memory_order_seq_cst);
+    }
+    if (casty__mailbox_push(&cell->mailbox, env)) {
+        claimed(cell);
+    } else {
+        casty__sched_on_send(system);
+    }
+    if (shard != NULL) {
+        atomic_fetch_add_explicit(&shard->ended, 1, memory_order_release);
+    }
 }

@@ -23,6 +23,7 @@
 
 #include "casty/behavior.h"
 #include "casty/system.h"
+#include "actor/watch.h"
 #include "queue/injector.h"
 #include "queue/mailbox.h"
 #include <stddef.h>
@@ -109,6 +110,11 @@ struct casty__actor {
     bool registered;                   /* path is in the system's name registry */
     struct casty__timer_table *timers; /* its timers (timer.h); NULL while it has none */
     casty__envelope_t stub;            /* the mailbox's first consumed envelope */
+    /* Owner only: the watches it holds (actor/watch.c); NULL while none. */
+    struct casty__watch_table *watches;
+    /* Written by its watchers, under the list's own lock: the watches on
+     * this incarnation. Last, away from the fields every message touches. */
+    casty__watch_list_t watchers;
 };
 
 typedef struct casty__promise casty__promise_t;
@@ -118,13 +124,10 @@ struct casty__promise {
     /* 0 while the asker waits awake, 1 once a reply is queued, 2 while the
      * asker sleeps on it (futex). */
     _Atomic uint32_t ready;
-    /* The ask's watch on its target (ask.c): `watching` is the promise's gen
-     * while an ask waits on `target_cell`/`target_gen`, else 0; a stopping
-     * actor that finds itself watched stores that gen in `target_stopped`
-     * and wakes the asker. */
-    _Atomic uint64_t watching;
-    _Atomic(casty__cell_t *) target_cell;
-    _Atomic uint64_t target_gen;
+    /* The ask's watch on its target (actor/watch.c): a target that stops
+     * while the ask of incarnation `gen` watches it stores `gen` in
+     * `target_stopped` and claims the mailbox, which wakes the asker. */
+    casty__watch_t watch;
     _Atomic uint64_t target_stopped;
     /* A reply address of casty_ctx_ask (ask/ask_actor.c) also has: the gen
      * whose timeout has passed, and for whom the answer is. */
@@ -159,6 +162,11 @@ int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *pa
  * ahead of the payload, and the envelope is marked (timer.h). Any thread. */
 int casty__send_timer(casty__cell_t *cell, uint64_t gen, uint32_t type, const uint64_t header[2],
                       const void *payload, size_t size);
+/* Queues `env`, made in advance and already addressed (a watch's
+ * notification, actor/watch.c), on `cell` with neither a gen check nor a
+ * bound: a closed cell's claimer drains it, as a late sender's. It is
+ * counted as sent when `count_sent`. Any thread; cannot fail. */
+void casty__cell_push(casty__cell_t *cell, casty__envelope_t *env, bool count_sent);
 /* Frees every envelope in `cell`'s mailbox that is fully linked, counting
  * each (a dead letter, or a late reply in a promise); returns how many.
  * Consumer only. */

@@ -5,6 +5,7 @@
 #include "actor/actor.h"
 #include "actor/bound.h"
 #include "actor/names.h"
+#include "actor/watch.h"
 #include "mem/pool.h"
 #include "casty/context.h"
 #include "casty/error.h"
@@ -84,6 +85,7 @@ static void abandon(casty_system_t *system, casty__worker_t *w, casty__actor_t *
     a->registered = false;
     uint64_t gen = atomic_load_explicit(&a->cell.gen, memory_order_relaxed);
     atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
+    casty__watchers_notify(a, gen, CASTY_STOP_STOPPED, 0); /* a lookup may have led to a watch */
     atomic_store_explicit(&a->cell.open, 0, memory_order_release);
     casty__cell_close(&a->cell, &a->stub);
     casty__bound_close(&a->cell);

@@ -4,8 +4,8 @@
  * stop and waits, in the STOPPING state, for each child's stop; messages that
  * reach it meanwhile are dead letters. With no child left it finalizes:
  *  1. its registered name is released;
- *  2. its incarnation is bumped, so tells to it fail from now on, and the
- *     asks waiting on it are woken;
+ *  2. its incarnation is bumped, so tells to it fail from now on, and its
+ *     watchers are told, the asks waiting on it among them (watch.c);
  *  3. its cell is closed: the messages left in its mailbox are counted as
  *     dead letters and freed, and any that a sender still slips in are
  *     counted by that sender (cell.c); a bounded mailbox loses its bound,
@@ -23,7 +23,7 @@
 #include "timer/timer.h"
 #include "actor/bound.h"
 #include "actor/names.h"
-#include "ask/ask.h"
+#include "actor/watch.h"
 #include "mem/pool.h"
 
 static void count_stop(casty__worker_t *w, casty_system_t *system)
@@ -103,13 +103,14 @@ static void finalize(casty_ctx_t *ctx)
      * taken its stop: the parent compares its children's names when it
      * spawns (spawn.c), and only the parent may change its children. */
     a->first_child = NULL;
-    casty__timers_release(a); /* no timer of this incarnation is handled now */
+    casty__timers_release(a);  /* no timer of this incarnation is handled now */
+    casty__watches_release(a); /* nor any watch's notification */
     casty__supervision_close(a);
 
     /* seq_cst: pairs with the seq_cst gen check of every send and with the
      * asks' watch (ask.c). */
     atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
-    casty__promises_target_stopped(system, &a->cell, gen);
+    casty__watchers_notify(a, gen, a->stop_reason, a->stop_code);
     atomic_store_explicit(&a->cell.open, 0, memory_order_release);
     casty__cell_close(&a->cell, &a->stub);
     casty__bound_close(&a->cell); /* releases the senders muted on it */

@@ -13,18 +13,20 @@
  * by its own sender, and is counted as a late reply. The asker's buffer is
  * written only inside casty_ask, before it returns.
  *
- * The ask watches its target: while it waits, the promise names the target
- * (cell and gen) and its own gen in `watching`, and a target that stops
- * finds it there (casty__promises_target_stopped), marks it and wakes it,
- * so the ask ends with CASTY_ENOACTOR at once rather than at its timeout.
- * The asker publishes `watching` (seq_cst) before its request's gen check
- * (seq_cst); the stop bumps gen (seq_cst) before it reads `watching`: either
- * the request fails the check, or the stop sees the watch. */
+ * The ask watches its target with a death watch (actor/watch.c), whose
+ * record the promise embeds: a target that stops marks the promise
+ * (`target_stopped`) and wakes it, so the ask ends with CASTY_ENOACTOR at
+ * once rather than at its timeout. The watch is linked on the target's list
+ * only while the target's gen still names the incarnation asked, and before
+ * the request's gen check: either the request fails the check, or the stop
+ * finds the watch. A stop costs what its own watchers cost, however many
+ * asks wait on other actors. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "casty/ask.h"
 #include "casty/error.h"
+#include "actor/watch.h"
 #include "ask/ask.h"
 #include "mem/envelope.h"
 #include "platform/platform.h"
@@ -92,9 +94,6 @@ casty__promise_t *casty__promise_new(casty_system_t *system, casty__cell_kind_t 
     }
     casty__cell_init(&p->cell, &p->stub, system, kind); /* its taker opens it */
     atomic_init(&p->ready, PROMISE_WAITING);
-    atomic_init(&p->watching, 0);
-    atomic_init(&p->target_cell, NULL);
-    atomic_init(&p->target_gen, 0);
     atomic_init(&p->target_stopped, 0);
     atomic_init(&p->timed_out, 0);
     pthread_mutex_lock(&system->lock);
@@ -208,7 +207,7 @@ static void promise_reclaim(casty__promise_t *p)
  * idle. `own`: the asker is the mailbox's consumer now. */
 static void promise_retire(casty_system_t *system, casty__promise_t *p, bool own)
 {
-    atomic_store_explicit(&p->watching, 0, memory_order_relaxed);
+    casty__watch_promise_end(p);
     atomic_fetch_add_explicit(&p->cell.gen, 1, memory_order_seq_cst);
     atomic_store_explicit(&p->cell.open, 0, memory_order_seq_cst);
     if (!own) {
@@ -352,9 +351,7 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     uint64_t gen = atomic_load_explicit(&p->cell.gen, memory_order_relaxed);
     *reply_to = (casty_ref_t){&p->cell, gen};
     int64_t deadline = deadline_after(timeout);
-    atomic_store_explicit(&p->target_cell, target.cell, memory_order_relaxed);
-    atomic_store_explicit(&p->target_gen, target.gen, memory_order_relaxed);
-    atomic_store_explicit(&p->watching, gen, memory_order_seq_cst);
+    casty__watch_promise_begin(p, gen, target.cell, target.gen);
     rc = casty__send(target.cell, target.gen, type, request, request_size);
     bool own = true;
     if (rc == CASTY_OK) {
@@ -364,25 +361,6 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
 out:
     atomic_fetch_sub_explicit(&system->callers, 1, memory_order_release);
     return rc;
-}
-
-void casty__promises_target_stopped(casty_system_t *system, casty__cell_t *target, uint64_t gen)
-{
-    casty__promise_t *p = atomic_load_explicit(&system->all_promises, memory_order_acquire);
-    for (; p != NULL; p = p->all_next) {
-        uint64_t watching = atomic_load_explicit(&p->watching, memory_order_seq_cst);
-        if (watching == 0 ||
-            atomic_load_explicit(&p->target_cell, memory_order_relaxed) != target ||
-            atomic_load_explicit(&p->target_gen, memory_order_relaxed) != gen) {
-            continue;
-        }
-        /* The promise may have moved on to another ask meanwhile: the asker
-         * compares the mark with its own gen, so a stale mark is harmless. */
-        atomic_store_explicit(&p->target_stopped, watching, memory_order_seq_cst);
-        if (casty__mailbox_claim(&p->cell.mailbox)) {
-            casty__cell_claimed(&p->cell);
-        }
-    }
 }
 
 void casty__promises_destroy(casty_system_t *system)

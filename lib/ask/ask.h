@@ -17,9 +17,6 @@ void casty__promise_wake(casty__promise_t *promise);
  * casty_ctx_ask (ask_actor.c): becomes its consumer, and ends the ask if a
  * reply, its timeout or its target's stop has come. Any thread. */
 void casty__reply_claimed(casty__promise_t *reply);
-/* Wakes every ask that waits on `target`'s incarnation `gen`: it has
- * stopped. Any thread. */
-void casty__promises_target_stopped(casty_system_t *system, casty__cell_t *target, uint64_t gen);
 void casty__promises_destroy(casty_system_t *system);
 
 /* An inbox (inbox.c, casty/inbox.h): a cell whose "scheduling" makes its

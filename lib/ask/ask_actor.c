@@ -4,8 +4,8 @@
  * ends the ask instead of waking a thread. Three things can end an ask of
  * incarnation `gen`: a reply pushed to the cell, its timeout (a runtime
  * timer on the timer thread, timer.c, which stores `gen` in `timed_out`),
- * and its target's stop (casty__promises_target_stopped, which stores `gen`
- * in `target_stopped`). Each of them then clears the cell's idle bit, by
+ * and its target's stop (the ask's death watch, actor/watch.c, which stores
+ * `gen` in `target_stopped`). Each of them then clears the cell's idle bit, by
  * its push or by a claim, and whoever clears it becomes the cell's only
  * consumer (mailbox.h) and runs reply_consume: so exactly one thread at a
  * time looks, and the first of the three it finds ends the ask, once. A
@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "actor/watch.h"
 #include "ask/ask.h"
 #include "casty/ask.h"
 #include "casty/error.h"
@@ -52,7 +53,7 @@ static casty__promise_t *reply_take(casty_system_t *system)
 static void reply_retire(casty__promise_t *r)
 {
     casty_system_t *system = r->cell.system;
-    atomic_store_explicit(&r->watching, 0, memory_order_relaxed);
+    casty__watch_promise_end(r);
     atomic_fetch_add_explicit(&r->cell.gen, 1, memory_order_seq_cst);
     atomic_store_explicit(&r->cell.open, 0, memory_order_seq_cst);
     casty__cell_close(&r->cell, &r->stub);
@@ -196,9 +197,7 @@ int casty_ctx_ask(casty_ctx_t *ctx, casty_ref_t target, uint32_t type, void *req
         return CASTY_ENOMEM;
     }
     *reply_to = (casty_ref_t){&r->cell, gen};
-    atomic_store_explicit(&r->target_cell, target.cell, memory_order_relaxed);
-    atomic_store_explicit(&r->target_gen, target.gen, memory_order_relaxed);
-    atomic_store_explicit(&r->watching, gen, memory_order_seq_cst);
+    casty__watch_promise_begin(r, gen, target.cell, target.gen);
     int rc = casty__send(target.cell, target.gen, type, request, request_size);
     if (rc != CASTY_OK) {
         casty__timer_call_cancel(system, r->timeout);

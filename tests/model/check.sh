@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
-# stop_poke.pml, lifo_slot.pml, mute.pml), with spin. Each check generates the
+# stop_poke.pml, lifo_slot.pml, mute.pml, watch_stop.pml), with spin. Each check generates the
 # verifier for one variant of a model, compiles it and runs the exhaustive
 # search. A correct variant must report no error; a broken one must report
 # the error it was written to show, so the model is seen to be able to
@@ -118,5 +118,12 @@ check mute.pml "assertion violated" "no re-read after the push: the sender stays
     -DNO_RECHECK
 check mute.pml "assertion violated" "consumer looks at the stack before its subtraction" \
     -DCHECK_BEFORE -DLOW_WATER=0
+
+check watch_stop.pml pass "a watch racing the stop"
+check watch_stop.pml pass "a watch and an unwatch racing the stop" -DUNWATCH
+check watch_stop.pml "assertion violated" "gen read outside the lock: the watch is never told" \
+    -DCHECK_OUTSIDE
+check watch_stop.pml "assertion violated" "no table check: told after the unwatch" \
+    -DUNWATCH -DNO_TABLE_CHECK
 
 exit $failed
