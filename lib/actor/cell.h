@@ -152,6 +152,11 @@ int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *pa
  * ahead of the payload, and the envelope is marked (timer.h). Any thread. */
 int casty__send_timer(casty__cell_t *cell, uint64_t gen, uint32_t type, const uint64_t header[2],
                       const void *payload, size_t size);
+/* Queues an event (system/events.h) to the cell's incarnation `gen`,
+ * counted nowhere: not in sent, not as a dead letter when refused. Returns
+ * casty__send's codes. Any thread. */
+int casty__send_event(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
+                      size_t size);
 /* Frees every envelope in `cell`'s mailbox that is fully linked, counting
  * each (a dead letter, or a late reply in a promise); returns how many.
  * Consumer only. */
