@@ -10,6 +10,7 @@
 #include "casty/config.h"
 #include "casty/context.h"
 #include "casty/error.h"
+#include "casty/events.h"
 #include "casty/inbox.h"
 #include "casty/mailbox.h"
 #include "casty/ref.h"

@@ -33,7 +33,8 @@ typedef enum casty_error {
     CASTY_EEXIST = -6,     /* an actor of that name already exists at that place */
     CASTY_ETIMEDOUT = -7,  /* an ask or a wait ran out of time */
     CASTY_ENOTFOUND = -8,  /* no actor has that path; no timer under that key, no
-                              such schedule pending (casty/timer.h) */
+                              such schedule pending (casty/timer.h); no such
+                              subscriber (casty/events.h) */
     CASTY_EDEADLK = -9,    /* a blocking call from a worker thread of any system
                               (a handler), which would stall the pool that must
                               answer it */

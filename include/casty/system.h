@@ -293,6 +293,9 @@ typedef struct casty_stats {
     uint64_t spawned;           /* actors spawned so far (spawns that returned
                                    CASTY_OK) */
     uint64_t stopped;           /* actors whose stop is complete so far */
+    uint64_t events_dropped;    /* events of the event stream (casty/events.h) not
+                                   delivered for want of memory; events are not
+                                   messages, and counted nowhere else */
 } casty_stats_t;
 
 /* Copies the system's counters into the caller's *out. Each counter is read

@@ -21,6 +21,7 @@
 #include "actor/bound.h"
 #include "actor/watch.h"
 #include "mem/envelope.h"
+#include "system/events.h"
 #include "timer/timer.h"
 #include "casty/context.h"
 #include "casty/error.h"
@@ -168,6 +169,21 @@ static __attribute__((noinline, cold)) void handle_watch(casty_ctx_t *ctx, casty
     }
 }
 
+/* Gives an event (casty/events.h) to a subscriber that is running this
+ * incarnation, as a message but counted nowhere; drops it otherwise. */
+static __attribute__((noinline, cold)) void handle_event(casty_ctx_t *ctx, casty__envelope_t *env)
+{
+    casty__actor_t *a = ctx->actor;
+    if ((env->gen & ~CASTY__ENVELOPE_EVENT) != a->own_gen || a->state != CASTY__ACTOR_RUNNING ||
+        a->behavior.kind == CASTY_BEHAVIOR_IGNORE) {
+        return;
+    }
+    casty_msg_t msg = {
+        .type = env->type, .size = env->size, .payload = casty__envelope_payload(env)};
+    casty_behavior_t next = a->behavior.fn.receive(ctx, &msg, a->behavior.env);
+    (void)apply(ctx, &next); /* unhandled or not, an event is no message */
+}
+
 static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
 {
     casty__actor_t *a = ctx->actor;
@@ -177,9 +193,16 @@ static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
             handle_watch(ctx, env); /* its gen is marked, so it comes this way */
             return;
         }
+        if ((env->gen & CASTY__ENVELOPE_EVENT) != 0) {
+            handle_event(ctx, env);
+            return;
+        }
         /* meant for an earlier incarnation, or reached a stopping actor */
         casty__bound_uncount(&a->cell, env);
         atomic_fetch_add_explicit(&a->cell.system->dead_letters, 1, memory_order_release);
+        casty__events_dead_letter(a->cell.system, (casty_ref_t){&a->cell, env->gen}, env->type,
+                                  env->gen == a->own_gen ? CASTY_DEAD_LETTER_QUEUED
+                                                         : CASTY_DEAD_LETTER_STOPPED);
         return;
     }
     if (a->behavior.kind == CASTY_BEHAVIOR_IGNORE) {
@@ -205,6 +228,7 @@ static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
         return;
     case UNHANDLED:
         casty__count(&w->unhandled);
+        casty__events_unhandled(a->cell.system, (casty_ref_t){&a->cell, a->own_gen}, env->type);
         return;
     case FAILED:
         casty__count(&w->failed);

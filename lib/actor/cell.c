@@ -38,6 +38,7 @@
 #include "ask/ask.h"
 #include "mem/envelope.h"
 #include "sched/sched.h"
+#include "system/events.h"
 #include "system/system.h"
 #include "timer/timer.h"
 
@@ -67,15 +68,17 @@ static uint32_t thread_shard(void)
     return shard;
 }
 
-/* Counts a message that reached a cell whose incarnation had ended: a dead
- * letter for an actor, a late reply for a promise. */
-static void count_undelivered(casty__cell_t *cell)
+/* Counts a message of `type` for incarnation `gen` that reached a cell
+ * whose incarnation had ended: a dead letter for an actor, a late reply for
+ * a promise; and publishes it (`reason`: refused or drained). */
+static void count_undelivered(casty__cell_t *cell, uint64_t gen, uint32_t type, uint32_t reason)
 {
     casty_system_t *system = cell->system;
     _Atomic uint64_t *counter = cell->kind == CASTY__CELL_PROMISE || cell->kind == CASTY__CELL_REPLY
                                     ? &system->late_replies
                                     : &system->dead_letters;
     atomic_fetch_add_explicit(counter, 1, memory_order_release);
+    casty__events_dead_letter(system, (casty_ref_t){cell, gen}, type, reason);
 }
 
 static casty__envelope_t *stub_of(casty__cell_t *cell)
@@ -125,8 +128,10 @@ uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
             casty__envelope_free(consumed);
         }
         casty__bound_uncount(cell, env);
-        if (!casty__envelope_is_signal(env)) {
-            count_undelivered(cell); /* a signal is counted nowhere (casty/signal.h) */
+        if (!casty__envelope_is_signal(env) && (env->gen & CASTY__ENVELOPE_EVENT) == 0) {
+            /* signals and events are not messages (casty/signal.h) */
+            count_undelivered(cell, env->gen & ~CASTY__ENVELOPE_WATCH, env->type,
+                              CASTY_DEAD_LETTER_QUEUED);
         }
         n++;
     }
@@ -241,24 +246,29 @@ static int admit(casty_system_t *system, casty__bound_t *bound, casty__cell_t *c
 }
 
 /* Queues the message behind `prefix` (`prefix_size` bytes, which also set
- * CASTY__ENV_TIMER in the envelope's size when not 0: timer.h). Inlined, so
- * that a plain tell pays nothing for the prefix. */
+ * CASTY__ENV_TIMER in the envelope's size when not 0: timer.h). `event` is
+ * CASTY__ENVELOPE_EVENT for an event (events.h), which no bound limits and
+ * whose refusal is counted nowhere, else 0. Inlined, so that a plain tell
+ * pays nothing for the prefix or the event. */
 static inline __attribute__((always_inline)) int
 deliver(casty_system_t *system, casty__cell_t *cell, casty__worker_t *w, uint64_t gen,
-        uint32_t type, const void *prefix, size_t prefix_size, const void *payload, size_t size)
+        uint64_t event, uint32_t type, const void *prefix, size_t prefix_size, const void *payload,
+        size_t size)
 {
     if (atomic_load_explicit(&cell->gen, memory_order_seq_cst) != gen) {
         if (atomic_load_explicit(&system->state, memory_order_acquire) == CASTY__SYSTEM_DOWN) {
             return CASTY_ESHUTDOWN;
         }
-        count_undelivered(cell);
+        if (event == 0) {
+            count_undelivered(cell, gen, type, CASTY_DEAD_LETTER_STOPPED);
+        }
         return CASTY_ENOACTOR;
     }
     casty__envelope_t *env = envelope_alloc(prefix_size + size);
     if (env == NULL) {
         return CASTY_ENOMEM;
     }
-    env->gen = gen;
+    env->gen = gen | event;
     env->type = type;
     env->size = (uint32_t)(prefix_size + size);
     unsigned char *at = casty__envelope_payload(env);
@@ -271,7 +281,7 @@ deliver(casty_system_t *system, casty__cell_t *cell, casty__worker_t *w, uint64_
         memcpy(at, payload, size);
     }
     casty__bound_t *bound = atomic_load_explicit(&cell->bound, memory_order_acquire);
-    if (__builtin_expect(bound != NULL, 0)) {
+    if (__builtin_expect(bound != NULL, 0) && event == 0) {
         int rc = admit(system, bound, cell, w, env);
         if (rc != CASTY_OK) {
             return rc == DROPPED_BY_BOUND ? CASTY_OK : rc;
@@ -304,7 +314,7 @@ static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint6
     casty__worker_t *w = casty__worker_of(system);
     if (w != NULL) {
         casty__count(&w->sent);
-        int rc = deliver(system, cell, w, gen, type, prefix, prefix_size, payload, size);
+        int rc = deliver(system, cell, w, gen, 0, type, prefix, prefix_size, payload, size);
         if (!entered(rc)) {
             atomic_store_explicit(&w->sent,
                                   atomic_load_explicit(&w->sent, memory_order_relaxed) - 1,
@@ -318,7 +328,7 @@ static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint6
      * and the stop's seq_cst bump of gen. */
     casty__send_shard_t *shard = &system->outside_sends[thread_shard()];
     atomic_fetch_add_explicit(&shard->begun, 1, memory_order_seq_cst);
-    int rc = deliver(system, cell, NULL, gen, type, prefix, prefix_size, payload, size);
+    int rc = deliver(system, cell, NULL, gen, 0, type, prefix, prefix_size, payload, size);
     if (!entered(rc)) {
         atomic_fetch_add_explicit(&shard->refused, 1, memory_order_release);
     }
@@ -335,6 +345,15 @@ int casty__send_timer(casty__cell_t *cell, uint64_t gen, uint32_t type, const ui
                       const void *payload, size_t size)
 {
     return send(cell, gen, type, header, CASTY__TIMER_HEADER, payload, size);
+}
+
+int casty__send_event(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
+                      size_t size)
+{
+    /* Not counted as sent, nor waited for by shutdown: not a message. */
+    casty_system_t *system = cell->system;
+    return deliver(system, cell, casty__worker_of(system), gen, CASTY__ENVELOPE_EVENT, type, NULL,
+                   0, payload, size);
 }
 
 int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)

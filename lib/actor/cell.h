@@ -167,6 +167,11 @@ int casty__send_timer(casty__cell_t *cell, uint64_t gen, uint32_t type, const ui
  * bound: a closed cell's claimer drains it, as a late sender's. It is
  * counted as sent when `count_sent`. Any thread; cannot fail. */
 void casty__cell_push(casty__cell_t *cell, casty__envelope_t *env, bool count_sent);
+/* Queues an event (system/events.h) to the cell's incarnation `gen`,
+ * counted nowhere: not in sent, not as a dead letter when refused. Returns
+ * casty__send's codes. Any thread. */
+int casty__send_event(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload,
+                      size_t size);
 /* Frees every envelope in `cell`'s mailbox that is fully linked, counting
  * each (a dead letter, or a late reply in a promise); returns how many.
  * Consumer only. */

@@ -7,6 +7,7 @@
 #include "actor/names.h"
 #include "actor/watch.h"
 #include "mem/pool.h"
+#include "system/events.h"
 #include "casty/context.h"
 #include "casty/error.h"
 #include "casty/signal.h"
@@ -194,6 +195,8 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
         atomic_fetch_add_explicit(&system->spawned_outside, 1, memory_order_release);
     }
     *out = (casty_ref_t){&a->cell, gen};
+    /* Before the first run, so that no STOPPED of the actor can come first. */
+    casty__events_lifecycle(system, CASTY_EVENT_STARTED, *out, 0, 0);
     /* Opening the cell claimed its mailbox, so this submit is the only one
      * until the first run marks it idle. */
     casty__sched_submit(system, a, false);

@@ -25,6 +25,7 @@
 #include "actor/names.h"
 #include "actor/watch.h"
 #include "mem/pool.h"
+#include "system/events.h"
 
 static void count_stop(casty__worker_t *w, casty_system_t *system)
 {
@@ -115,6 +116,7 @@ static void finalize(casty_ctx_t *ctx)
     casty__cell_close(&a->cell, &a->stub);
     casty__bound_close(&a->cell); /* releases the senders muted on it */
     count_stop(w, system);
+    casty__events_stopped(system, (casty_ref_t){&a->cell, gen}, a->stop_reason, a->stop_code);
 
     /* seq_cst: pairs with casty_wait_stopped's count of waiters. */
     atomic_store_explicit(&a->cell.settled_gen, gen + 1, memory_order_seq_cst);

@@ -28,6 +28,7 @@
 #include "casty/signal.h"
 #include "casty/supervise.h"
 #include "platform/platform.h"
+#include "system/events.h"
 #include "timer/timer.h"
 
 typedef struct casty__supervision {
@@ -152,7 +153,10 @@ void casty__actor_fail(casty_ctx_t *ctx, int32_t code, bool in_setup)
         return; /* already stopping: the failure changes nothing */
     }
     casty__supervision_t *s = a->supervision;
-    switch (decide(s, code)) {
+    casty_directive_t directive = decide(s, code);
+    casty__events_lifecycle(a->cell.system, CASTY_EVENT_FAILED, (casty_ref_t){&a->cell, a->own_gen},
+                            (uint32_t)directive, code);
+    switch (directive) {
     case CASTY_RESUME:
         if (!in_setup) {
             return;
@@ -222,6 +226,8 @@ static void restart_now(casty_ctx_t *ctx)
     casty__supervision_t *s = a->supervision;
     s->started_at = casty__now_ns();
     casty__count(&ctx->worker->restarts);
+    casty__events_lifecycle(a->cell.system, CASTY_EVENT_RESTARTED,
+                            (casty_ref_t){&a->cell, a->own_gen}, 0, a->stop_code);
     a->behavior = s->initial;
     a->state = CASTY__ACTOR_NEW;
     casty__actor_start(ctx);

@@ -31,6 +31,7 @@
 #include "mem/envelope.h"
 #include "platform/platform.h"
 #include "sched/sched.h"
+#include "system/events.h"
 #include "system/system.h"
 
 /* How long an asker checks for its reply, yielding, before it sleeps: a
@@ -269,6 +270,8 @@ static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen
             if (env->gen != gen) {
                 /* a late reply to an earlier ask of this promise */
                 atomic_fetch_add_explicit(&system->late_replies, 1, memory_order_release);
+                casty__events_dead_letter(system, (casty_ref_t){&p->cell, env->gen}, env->type,
+                                          CASTY_DEAD_LETTER_LATE_REPLY);
                 continue;
             }
             return take_reply(system, env, reply, reply_size, info);

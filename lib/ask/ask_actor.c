@@ -31,6 +31,7 @@
 #include "casty/error.h"
 #include "mem/envelope.h"
 #include "sched/sched.h"
+#include "system/events.h"
 #include "system/system.h"
 #include "timer/timer.h"
 
@@ -109,6 +110,8 @@ static void reply_consume(casty__promise_t *r)
             if (env->gen != gen) {
                 /* for an earlier ask of this cell */
                 atomic_fetch_add_explicit(&r->cell.system->late_replies, 1, memory_order_release);
+                casty__events_dead_letter(r->cell.system, (casty_ref_t){&r->cell, env->gen},
+                                          env->type, CASTY_DEAD_LETTER_LATE_REPLY);
                 continue;
             }
             answer(r, CASTY_ASK_OK, env);

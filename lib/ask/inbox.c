@@ -35,6 +35,7 @@
 #include "casty/error.h"
 #include "casty/inbox.h"
 #include "mem/envelope.h"
+#include "system/events.h"
 #include "system/system.h"
 
 void casty__inbox_wake(casty_inbox_t *inbox)
@@ -155,7 +156,8 @@ int casty_inbox_take(casty_inbox_t *inbox, size_t max, casty_inbox_fn fn, void *
     }
     inbox->owned = true;
     uint64_t gen = inbox->gen;
-    size_t taken = 0;
+    size_t taken = 0;  /* messages and events, what the call returns */
+    size_t events = 0; /* of those, events: counted in no statistic */
     while (max == 0 || taken < max) {
         casty__envelope_t *consumed;
         casty__envelope_t *env = casty__mailbox_pop(&inbox->cell.mailbox, &consumed);
@@ -171,9 +173,15 @@ int casty_inbox_take(casty_inbox_t *inbox, size_t max, casty_inbox_fn fn, void *
         if (consumed != &inbox->stub) {
             casty__envelope_free(consumed);
         }
-        if (env->gen != gen) {
-            /* meant for an earlier inbox of this cell */
-            atomic_fetch_add_explicit(&system->dead_letters, 1, memory_order_release);
+        if (env->gen == (gen | CASTY__ENVELOPE_EVENT)) {
+            events++; /* the inbox subscribed to the event stream */
+        } else if (env->gen != gen) {
+            if ((env->gen & CASTY__ENVELOPE_EVENT) == 0) {
+                /* meant for an earlier inbox of this cell */
+                atomic_fetch_add_explicit(&system->dead_letters, 1, memory_order_release);
+                casty__events_dead_letter(system, (casty_ref_t){&inbox->cell, env->gen}, env->type,
+                                          CASTY_DEAD_LETTER_STOPPED);
+            }
             continue;
         }
         casty_msg_t msg = {.type = env->type,
@@ -185,8 +193,8 @@ int casty_inbox_take(casty_inbox_t *inbox, size_t max, casty_inbox_fn fn, void *
     if (inbox->owned) {
         casty__inbox_wake(inbox); /* stopped at max: come back for the rest */
     }
-    if (taken > 0) {
-        atomic_fetch_add_explicit(&system->taken, taken, memory_order_release);
+    if (taken > events) {
+        atomic_fetch_add_explicit(&system->taken, taken - events, memory_order_release);
     }
     return (int)(taken > (size_t)INT32_MAX ? INT32_MAX : taken);
 }
@@ -202,6 +210,11 @@ void casty_inbox_destroy(casty_inbox_t *inbox)
     pthread_mutex_unlock(&system->lock);
     atomic_fetch_add_explicit(&inbox->cell.gen, 1, memory_order_seq_cst);
     atomic_store_explicit(&inbox->cell.open, 0, memory_order_seq_cst);
+    /* After the bump, as a stop does (system/events.h): a subscription
+     * that raced with it either is seen here or saw the bump. */
+    if (atomic_load_explicit(&system->events_mask, memory_order_seq_cst) != 0) {
+        casty__events_forget(system, casty_inbox_ref(inbox));
+    }
     while (!inbox->owned) {
         if (casty__mailbox_claim(&inbox->cell.mailbox) || consume_wake(inbox)) {
             inbox->owned = true;

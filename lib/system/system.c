@@ -15,6 +15,7 @@
 #include "platform/platform.h"
 #include "sched/blocking.h"
 #include "sched/sched.h"
+#include "system/events.h"
 #include "system/system.h"
 
 #define DEFAULT_MAX_PAYLOAD ((size_t)64 * 1024)
@@ -98,6 +99,7 @@ static void free_actor_mailbox(casty__actor_t *a)
  * registry, the system itself. */
 static void free_system(casty_system_t *s)
 {
+    casty__events_destroy(s); /* first: the drains below publish nothing */
     casty__pool_each(s, free_actor_mailbox);
     casty__pool_destroy(s);
     casty__promises_destroy(s);
@@ -139,6 +141,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     pthread_condattr_destroy(&attr);
     casty__blocking_init(s, config->blocking_threads);
     casty__timers_init(s);
+    casty__events_init(s);
     static _Atomic uint64_t serials;
     s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
     s->nworkers = config->workers;
@@ -314,6 +317,7 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     out->jobs_done = atomic_load_explicit(&s->jobs_done, memory_order_acquire);
     out->jobs_cancelled = atomic_load_explicit(&s->jobs_cancelled, memory_order_acquire);
     out->stale_timers = atomic_load_explicit(&s->timers.stale, memory_order_acquire);
+    out->events_dropped = atomic_load_explicit(&s->events_dropped, memory_order_relaxed);
     uint64_t refused = 0;
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
         refused += atomic_load_explicit(&s->outside_sends[i].refused, memory_order_acquire);

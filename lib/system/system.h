@@ -59,6 +59,9 @@ struct casty_system {
      * has no membarrier, and then a fill is an exchange. */
     bool plain_slots;
     _Atomic uint32_t state; /* a casty__system_state_t */
+    /* The kinds of events someone subscribed to (system/events.h): read
+     * where an outcome is counted, written only by (un)subscriptions. */
+    _Atomic uint32_t events_mask;
     size_t max_payload;
     char *name;
     uint64_t serial; /* unique among the systems of this process */
@@ -111,6 +114,15 @@ struct casty_system {
     _Atomic uint64_t jobs_cancelled;
     casty_inbox_t *free_inboxes;
     casty_system_t *next_live; /* on the process's list of live systems */
+
+    /* The event stream's subscribers (system/events.c), under their own
+     * lock: a leaf, held only to change the table or copy it, never while
+     * an event is sent. */
+    pthread_mutex_t events_lock;
+    struct casty__subscriber *subscribers;
+    uint32_t nsubscribers;
+    uint32_t subscribers_cap;
+    _Atomic uint64_t events_dropped; /* for want of memory (casty_stats_t) */
 
     casty__names_t names;
     casty__timers_t timers; /* timer/timer.h */

@@ -95,3 +95,23 @@ Test(faults, stop_and_shutdown_need_no_memory)
     no_envelopes(false);
     casty_system_destroy(s);
 }
+
+Test(faults, an_event_without_memory_is_dropped_and_counted_as_such)
+{
+    casty_system_t *s = make_system(2);
+    casty_ref_t a;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(idle_receive), NULL, &a), CASTY_OK);
+    cr_assert_eq(casty_stop(a), CASTY_OK);
+    cr_assert_eq(casty_wait_stopped(s, a, WAIT_TIMEOUT), CASTY_OK);
+    casty_inbox_t *inbox;
+    cr_assert_eq(casty_inbox_create(s, &inbox), CASTY_OK);
+    cr_assert_eq(casty_subscribe(s, casty_inbox_ref(inbox), CASTY_EVENTS_DEAD_LETTERS), CASTY_OK);
+    no_envelopes(true);
+    cr_expect_eq(casty_tell(a, MSG_PING, NULL, 0), CASTY_ENOACTOR, "a dead letter needs none");
+    no_envelopes(false);
+    casty_stats_t st = stats_of(s);
+    cr_expect_eq(st.dead_letters, 1);
+    cr_expect_eq(st.events_dropped, 1, "its event found no envelope");
+    casty_inbox_destroy(inbox);
+    casty_system_destroy(s);
+}

@@ -466,3 +466,41 @@ Test(supervise, bad_strategies_are_refused, .init = reset, .fini = stop_system)
     cr_assert_eq(casty_spawn_with(sys, casty_setup(worker_setup, w), &opts, &ref), CASTY_EINVAL);
     cr_assert_eq(stats_of(sys).spawned, 0);
 }
+
+static _Atomic uint32_t terminated_reason = 99;
+static atomic_int terminated_code;
+static atomic_int watching;
+
+static casty_behavior_t watcher_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)env;
+    if (msg->type == CASTY_SIGNAL_TERMINATED) {
+        const casty_terminated_t *t = casty_msg_as(msg, casty_terminated_t);
+        atomic_store(&terminated_code, t->code);
+        atomic_store(&terminated_reason, t->reason);
+        return casty_same();
+    }
+    if (msg->type == MSG_REPORT) {
+        atomic_store(&watching, casty_watch(ctx, *casty_msg_as(msg, casty_ref_t)) == CASTY_OK);
+    }
+    return casty_same();
+}
+
+Test(supervise, a_watcher_is_told_of_a_failed_stop_with_its_code, .init = reset,
+     .fini = stop_system)
+{
+    casty_ref_t a = spawn_worker(0, NULL);
+    casty_ref_t watcher;
+    cr_assert_eq(casty_spawn(sys, casty_receive_signals_stateless(watcher_receive), NULL, &watcher),
+                 CASTY_OK);
+    cr_assert_eq(casty_tell(watcher, MSG_REPORT, &a, sizeof a), CASTY_OK);
+    quiet();
+    cr_assert_eq(atomic_load(&watching), 1);
+    fail(a, 123);
+    int64_t deadline = now_ns() + 5000000000;
+    while (atomic_load(&terminated_reason) == 99 && now_ns() < deadline) {
+        pause_briefly();
+    }
+    cr_assert_eq(atomic_load(&terminated_reason), CASTY_STOP_FAILED);
+    cr_assert_eq(atomic_load(&terminated_code), 123);
+}

@@ -27,6 +27,10 @@
     MEMBER(casty_config_t, max_payload)                                                            \
     TYPE(casty_stats_t)                                                                            \
     MEMBER(casty_stats_t, rejected)                                                                \
+    MEMBER(casty_stats_t, events_dropped)                                                          \
+    TYPE(casty_event_t)                                                                            \
+    MEMBER(casty_event_t, msg_type)                                                                \
+    MEMBER(casty_event_t, ref)                                                                     \
     TYPE(casty_overflow_t)                                                                         \
     TYPE(casty_spawn_opts_t)                                                                       \
     MEMBER(casty_spawn_opts_t, capacity)                                                           \
