@@ -8,11 +8,16 @@
  * restarts, stopping its children first and spawning new ones in its
  * setup). Some children back off for up to a millisecond before each
  * restart. Four threads send numbered messages to random members, looked up
- * by path (a child that stopped comes back with its parent's next restart).
- * Checked, after the shutdown: every post-stop ran once per incarnation
- * (counted against the setups), the statistics close exactly (sent =
- * handled + failed + unhandled + dead letters + dropped + rejected), and
- * failures and restarts both happened.
+ * by path (a child that stopped comes back with its parent's next restart),
+ * while 16 watcher actors, driven by a fifth thread, watch and unwatch
+ * random members. A watcher keeps the set of refs it watches; a
+ * notification for a ref outside the set (a second one, or one after its
+ * unwatch) is a violation, and once the load has stopped and the system is
+ * quiet, every ref still in a set must name a live actor (a watched stop
+ * that was never told would leave a stopped one there). Checked, after the
+ * shutdown: each actor got one post-stop, the statistics close exactly
+ * (sent = handled + failed + unhandled + dead letters + dropped + rejected),
+ * and failures, restarts and notifications all happened.
  *
  * Usage: stress_supervise [scale]   (default 1; 0.25 under ThreadSanitizer)
  * Exit status 0 on success, 1 with a message on stderr on failure.
@@ -37,7 +42,16 @@
 #define DEFAULT_SCALE 1.0
 #endif
 
-enum { MSG_WORK = 1 };
+enum { MSG_WORK = 1, MSG_WATCH };
+
+#define WATCHERS 16u
+#define WATCHED 4u
+
+/* What each watcher watches: its own to write, main's to read at the end. */
+typedef struct watched {
+    _Atomic(struct casty__cell *) cell[WATCHED];
+    _Atomic uint64_t gen[WATCHED];
+} watched_t;
 
 /* Codes: what a child fails with decides what its supervisor does. */
 enum { CODE_RESTART = 1, CODE_RESUME, CODE_STOP, CODE_ESCALATE };
@@ -121,6 +135,84 @@ static casty_behavior_t member_setup(casty_ctx_t *ctx, const void *env)
 
 static casty_system_t *sys;
 static atomic_int done;
+static watched_t watched[WATCHERS];
+static atomic_uint_fast64_t notifications, watch_violations;
+
+static void path_of(uint64_t r, char *path, size_t size)
+{
+    uint32_t family = (uint32_t)(r % FAMILIES);
+    uint32_t index = (uint32_t)((r >> 20) % (CHILDREN + 1));
+    if (index == 0) {
+        snprintf(path, size, "/f%u", family);
+    } else {
+        snprintf(path, size, "/f%u/c%u", family, index);
+    }
+}
+
+static casty_ref_t slot_ref(watched_t *w, uint32_t i)
+{
+    return (casty_ref_t){atomic_load(&w->cell[i]), atomic_load(&w->gen[i])};
+}
+
+static void slot_set(watched_t *w, uint32_t i, casty_ref_t ref)
+{
+    atomic_store(&w->cell[i], ref.cell);
+    atomic_store(&w->gen[i], ref.gen);
+}
+
+/* On MSG_WATCH (a random number): watch a random member in a random slot,
+ * after unwatching what the slot held; or only unwatch it. */
+static casty_behavior_t watcher_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    watched_t *w = &watched[*(const uint32_t *)env];
+    if (msg->type == CASTY_SIGNAL_TERMINATED) {
+        const casty_terminated_t *t = casty_msg_as(msg, casty_terminated_t);
+        uint32_t hit = WATCHED;
+        for (uint32_t i = 0; i < WATCHED; i++) {
+            if (casty_ref_equal(slot_ref(w, i), t->ref)) {
+                hit = i;
+            }
+        }
+        if (hit == WATCHED) {
+            atomic_fetch_add(&watch_violations, 1);
+        } else {
+            slot_set(w, hit, CASTY_REF_NONE);
+            atomic_fetch_add(&notifications, 1);
+        }
+        return casty_same();
+    }
+    if (msg->type != MSG_WATCH) {
+        return casty_unhandled();
+    }
+    uint64_t r = *(const uint64_t *)msg->payload;
+    uint32_t i = (uint32_t)((r >> 40) % WATCHED);
+    casty_ref_t old = slot_ref(w, i);
+    if (old.cell != NULL) {
+        int rc = casty_unwatch(ctx, old);
+        if (rc != CASTY_OK) {
+            atomic_fetch_add(&watch_violations, 1); /* still in the set, so still watched */
+        }
+        slot_set(w, i, CASTY_REF_NONE);
+    }
+    if ((r >> 60) == 0) {
+        return casty_same(); /* an unwatch only */
+    }
+    char path[32];
+    path_of(r, path, sizeof path);
+    casty_ref_t ref;
+    if (casty_lookup(sys, path, &ref) != CASTY_OK) {
+        return casty_same();
+    }
+    for (uint32_t j = 0; j < WATCHED; j++) {
+        if (casty_ref_equal(slot_ref(w, j), ref)) {
+            return casty_same(); /* watched already, in another slot */
+        }
+    }
+    if (casty_watch(ctx, ref) == CASTY_OK) {
+        slot_set(w, i, ref);
+    }
+    return casty_same();
+}
 
 static uint64_t next_random(uint64_t *x)
 {
@@ -130,19 +222,27 @@ static uint64_t next_random(uint64_t *x)
     return *x;
 }
 
+static casty_ref_t watchers[WATCHERS];
+
+static void *watch_driver(void *arg)
+{
+    (void)arg;
+    uint64_t rng = 12345;
+    while (!atomic_load(&done)) {
+        uint64_t r = next_random(&rng);
+        casty_tell(watchers[r % WATCHERS], MSG_WATCH, &r, sizeof r);
+        sleep_ns(20000);
+    }
+    return NULL;
+}
+
 static void *sender(void *arg)
 {
     uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
     while (!atomic_load(&done)) {
         uint64_t r = next_random(&rng);
-        uint32_t family = (uint32_t)(r % FAMILIES);
-        uint32_t index = (uint32_t)((r >> 20) % (CHILDREN + 1));
         char path[32];
-        if (index == 0) {
-            snprintf(path, sizeof path, "/f%u", family);
-        } else {
-            snprintf(path, sizeof path, "/f%u/c%u", family, index);
-        }
+        path_of(r, path, sizeof path);
         casty_ref_t ref;
         if (casty_lookup(sys, path, &ref) != CASTY_OK) {
             continue;
@@ -175,10 +275,18 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    pthread_t threads[SENDERS];
+    for (uint32_t i = 0; i < WATCHERS; i++) {
+        if (casty_spawn(sys, casty_receive_signals(watcher_receive, i), NULL, &watchers[i]) !=
+            CASTY_OK) {
+            fprintf(stderr, "stress_supervise: spawn failed\n");
+            return 1;
+        }
+    }
+    pthread_t threads[SENDERS], driver;
     for (uintptr_t i = 0; i < SENDERS; i++) {
         start_thread_or_exit(&threads[i], sender, (void *)(i + 1), "stress_supervise");
     }
+    start_thread_or_exit(&driver, watch_driver, NULL, "stress_supervise");
     double until = now_s() + 4.0 * scale;
     while (now_s() < until) {
         sleep_ns(10000000);
@@ -186,6 +294,22 @@ int main(int argc, char **argv)
     atomic_store(&done, 1);
     for (uint32_t i = 0; i < SENDERS; i++) {
         pthread_join(threads[i], NULL);
+    }
+    pthread_join(driver, NULL);
+    /* Quiet, and long enough for every notification (signals are not
+     * counted in queued) to have been handled: a ref still watched must be
+     * alive. Backoffs end within 2 ms, and the stops they may cause too. */
+    casty_wait_quiet(sys, CASTY_SECONDS(30));
+    sleep_ns(200000000);
+    casty_wait_quiet(sys, CASTY_SECONDS(30));
+    uint64_t unnotified = 0;
+    for (uint32_t i = 0; i < WATCHERS; i++) {
+        for (uint32_t j = 0; j < WATCHED; j++) {
+            casty_ref_t ref = slot_ref(&watched[i], j);
+            if (ref.cell != NULL && casty_wait_stopped(sys, ref, 0) == CASTY_OK) {
+                unnotified++;
+            }
+        }
     }
     casty_system_shutdown(sys);
     casty_stats_t st;
@@ -200,7 +324,7 @@ int main(int argc, char **argv)
     }
     /* A restart is not a stop: each actor gets one post-stop, at its final
      * stop, however often it restarted. */
-    if (atomic_load(&post_stops) != st.stopped) {
+    if (atomic_load(&post_stops) + WATCHERS != st.stopped) { /* the watchers count none */
         fprintf(stderr, "stress_supervise: %llu post-stops for %llu stops\n",
                 (unsigned long long)atomic_load(&post_stops), (unsigned long long)st.stopped);
         failed = 1;
@@ -210,17 +334,24 @@ int main(int argc, char **argv)
                 (unsigned long long)st.spawned, (unsigned long long)st.stopped);
         failed = 1;
     }
-    if (st.failed == 0 || st.restarts == 0 || atomic_load(&work_done) == 0) {
+    if (atomic_load(&watch_violations) != 0 || unnotified != 0) {
+        fprintf(stderr, "stress_supervise: %llu watch violations, %llu stops never told\n",
+                (unsigned long long)atomic_load(&watch_violations), (unsigned long long)unnotified);
+        failed = 1;
+    }
+    if (st.failed == 0 || st.restarts == 0 || atomic_load(&work_done) == 0 ||
+        atomic_load(&notifications) == 0) {
         fprintf(stderr, "stress_supervise: too little happened\n");
         failed = 1;
     }
     casty_system_destroy(sys);
     if (!failed) {
         printf("stress_supervise: %llu messages (%llu handled, %llu dead letters), %llu failed, "
-               "%llu restarts, %llu actors\n",
+               "%llu restarts, %llu actors, %llu notifications\n",
                (unsigned long long)st.sent, (unsigned long long)st.handled,
                (unsigned long long)st.dead_letters, (unsigned long long)st.failed,
-               (unsigned long long)st.restarts, (unsigned long long)st.spawned);
+               (unsigned long long)st.restarts, (unsigned long long)st.spawned,
+               (unsigned long long)atomic_load(&notifications));
     }
     return failed;
 }
