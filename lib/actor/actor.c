@@ -292,11 +292,12 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
             return;
         }
     }
-    if (__builtin_expect(ctx.restart || a->state == CASTY__ACTOR_RESTARTING ||
-                             a->state == CASTY__ACTOR_BACKOFF,
-                         0) &&
-        !restarted(&ctx)) {
-        return;
+    /* ctx.restart can only be set by the start or a child's escalation
+     * above, both rare: one comparison covers the common case. */
+    if (__builtin_expect(a->state > CASTY__ACTOR_DEAD, 0) || ctx.restart) {
+        if (!restarted(&ctx)) {
+            return;
+        }
     }
     casty__envelope_t *env = NULL;
     for (uint32_t n = 0; n < CASTY__RUN_BATCH; n++) {

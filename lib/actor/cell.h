@@ -55,12 +55,14 @@ struct casty__cell {
 typedef struct casty__cell casty__cell_t;
 
 typedef enum casty__actor_state {
-    CASTY__ACTOR_NEW,        /* spawned, setup not yet run */
-    CASTY__ACTOR_RUNNING,    /* handling messages */
-    CASTY__ACTOR_STOPPING,   /* waiting for its children to stop */
+    CASTY__ACTOR_NEW,      /* spawned, setup not yet run */
+    CASTY__ACTOR_RUNNING,  /* handling messages */
+    CASTY__ACTOR_STOPPING, /* waiting for its children to stop */
+    CASTY__ACTOR_DEAD,     /* stopped; the cell goes back to the pool */
+    /* The waits of a restart (supervise.c), last, so that the run loop tells
+     * them from the others with one comparison. */
     CASTY__ACTOR_RESTARTING, /* failed, to restart once its children have stopped */
     CASTY__ACTOR_BACKOFF,    /* failed, to restart once its backoff has passed */
-    CASTY__ACTOR_DEAD,       /* stopped; the cell goes back to the pool */
 } casty__actor_state_t;
 
 typedef struct casty__actor casty__actor_t;
