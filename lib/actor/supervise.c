@@ -15,7 +15,12 @@
  * backoff timer. The parker stores `parked` and then looks at the signals
  * (a stopped child, a stop request); a signaller sets its signal and then
  * looks at `parked`; all seq_cst, so one of the two sees the other, and a
- * signal is never left waiting on a parked actor. A spurious unpark (a
+ * signal is never left waiting on a parked actor. The backoff timer is the
+ * exception, for it may fire before the park and find nothing parked: the
+ * parker then sees by the clock that its backoff is over (a timer never
+ * fires early) and unparks itself. The parker reads the actor's own fields
+ * before its store, since from then on another worker may be running it. A
+ * spurious unpark (a
  * stale backoff timer of an earlier incarnation) only runs the actor once:
  * it finds its wait not over and parks again. */
 #include <math.h>
@@ -301,8 +306,15 @@ bool casty__actor_unpark(casty__actor_t *a)
 void casty__actor_park(casty_ctx_t *ctx)
 {
     casty__actor_t *a = ctx->actor;
+    /* Read before the store: once parked, the actor may be unparked and run
+     * on another worker at once. */
+    bool running = a->state != CASTY__ACTOR_STOPPING;
+    uint64_t own_gen = a->own_gen;
+    int64_t until = a->state == CASTY__ACTOR_BACKOFF ? a->supervision->backoff_until : INT64_MAX;
     atomic_store_explicit(&a->parked, 1, memory_order_seq_cst);
-    if (casty__actor_signalled(a, a->state != CASTY__ACTOR_STOPPING, a->own_gen)) {
+    /* The backoff timer may have fired before the store, finding nothing
+     * parked: it never fires early, so the clock tells that it has. */
+    if (casty__actor_signalled(a, running, own_gen) || casty__now_ns() >= until) {
         casty__actor_unpark(a);
     }
 }

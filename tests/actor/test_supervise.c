@@ -504,3 +504,19 @@ Test(supervise, a_watcher_is_told_of_a_failed_stop_with_its_code, .init = reset,
     cr_assert_eq(atomic_load(&terminated_reason), CASTY_STOP_FAILED);
     cr_assert_eq(atomic_load(&terminated_code), 123);
 }
+
+Test(supervise, short_backoffs_never_lose_their_wake_up, .init = reset, .fini = stop_system)
+{
+    /* A backoff of a microsecond may end before the actor has parked: the
+     * timer then finds nothing to wake, and the park must see it itself. */
+    casty_supervisor_t sup = CASTY_SUPERVISOR_INIT;
+    sup.backoff_min = 1000;
+    sup.backoff_max = 2000;
+    casty_ref_t a = spawn_worker(0, &sup);
+    for (int i = 0; i < 2000; i++) {
+        fail(a, 1);
+        add(a, 1);
+    }
+    cr_assert_eq(report(a, 0), 1);
+    cr_assert_eq(atomic_load(&setups[0]), 2001);
+}
