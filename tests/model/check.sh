@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
-# stop_poke.pml, lifo_slot.pml, mute.pml, watch_stop.pml), with spin. Each check generates the
+# stop_poke.pml, lifo_slot.pml, mute.pml, watch_stop.pml, park.pml), with spin. Each check generates the
 # verifier for one variant of a model, compiles it and runs the exhaustive
 # search. A correct variant must report no error; a broken one must report
 # the error it was written to show, so the model is seen to be able to
@@ -119,6 +119,13 @@ check mute.pml "assertion violated" "no re-read after the push: the sender stays
 check mute.pml "assertion violated" "consumer looks at the stack before its subtraction" \
     -DCHECK_BEFORE -DLOW_WATER=0
 
+check park.pml pass "a parked actor and a signal" -DSIGNALLER
+check park.pml pass "a parked actor and its backoff timer" -DTIMER
+check park.pml pass "a parked actor, a signal and its timer" -DSIGNALLER -DTIMER
+check park.pml "assertion violated" "no look at the signals: the signal is lost" \
+    -DSIGNALLER -DNO_SIGNAL_CHECK
+check park.pml "assertion violated" "no look at the clock: a timer that fired first is lost" \
+    -DTIMER -DNO_CLOCK_CHECK
 check watch_stop.pml pass "a watch racing the stop"
 check watch_stop.pml pass "a watch and an unwatch racing the stop" -DUNWATCH
 check watch_stop.pml "assertion violated" "gen read outside the lock: the watch is never told" \
