@@ -128,6 +128,33 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return gw_buf_append(&r->store, at, len) ? 0 : 1;
 }
 
+static void on_continue_written(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+/* A client that sent "Expect: 100-continue" waits for this interim status
+ * before it sends the body (curl does for large bodies); without it the
+ * body would come only after the client's own wait, or never. */
+static void send_continue(gw_client_t *c)
+{
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    for (uint32_t i = 0; i < c->req.header_count; i++) {
+        const gw_header_t *h = &c->req.headers[i];
+        if (gw_name_is(c->req.store.data + h->name_off, h->name_len, "expect") &&
+            gw_name_is(c->req.store.data + h->value_off, h->value_len, "100-continue")) {
+            uv_write_t *req = malloc(sizeof *req);
+            uv_buf_t b = uv_buf_init((char *)line, sizeof line - 1);
+            if (req != NULL &&
+                uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, on_continue_written) != 0) {
+                free(req);
+            }
+            return;
+        }
+    }
+}
+
 static int on_headers_complete(http_parser *p)
 {
     gw_client_t *c = client_of(p);
@@ -138,6 +165,7 @@ static int on_headers_complete(http_parser *p)
         c->refuse = 413;
         return -1;
     }
+    send_continue(c);
     return 0;
 }
 

@@ -295,8 +295,8 @@ static const http_parser_settings response_settings = {
 static bool hop_by_hop(const char *name, size_t len)
 {
     static const char *const names[] = {
-        "connection", "keep-alive", "proxy-connection", "te",
-        "trailer",    "upgrade",    "content-length",   "transfer-encoding",
+        "connection", "keep-alive",     "proxy-connection",  "te",     "trailer",
+        "upgrade",    "content-length", "transfer-encoding", "expect",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (gw_name_is(name, len, names[i])) {
