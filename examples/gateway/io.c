@@ -68,7 +68,7 @@ static void io_free(gw_io_t *io)
     free(io);
 }
 
-int gw_io_start(gw_shared_t *shared, uint32_t index, int listen_fd, gw_io_t **out)
+int gw_io_create(gw_shared_t *shared, uint32_t index, int listen_fd, gw_io_t **out)
 {
     gw_io_t *io = calloc(1, sizeof *io);
     if (io == NULL) {
@@ -109,11 +109,13 @@ int gw_io_start(gw_shared_t *shared, uint32_t index, int listen_fd, gw_io_t **ou
     io->stop.data = io;
     uv_timer_init(&io->loop, &io->retry_timer);
     io->retry_timer.data = io;
-    if (pthread_create(&io->thread, NULL, io_main, io) != 0) {
-        return -1;
-    }
     *out = io;
     return 0;
+}
+
+int gw_io_run(gw_io_t *io)
+{
+    return pthread_create(&io->thread, NULL, io_main, io) == 0 ? 0 : -1;
 }
 
 void gw_io_stop(gw_io_t *io)

@@ -130,7 +130,12 @@ struct gw_io {
 };
 
 /* io.c */
-int gw_io_start(gw_shared_t *shared, uint32_t index, int listen_fd, gw_io_t **out);
+/* Makes an I/O thread's loop, listener and inbox, without starting it. */
+int gw_io_create(gw_shared_t *shared, uint32_t index, int listen_fd, gw_io_t **out);
+/* Starts the thread. Every thread is created before any runs, since each
+ * one's /metrics reads all the others' counters (gw_shared_t.io): the
+ * thread's start orders those writes before its reads. */
+int gw_io_run(gw_io_t *io);
 void gw_io_stop(gw_io_t *io);
 void gw_io_join(gw_io_t *io);
 void gw_io_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);

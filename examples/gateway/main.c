@@ -227,7 +227,13 @@ int main(int argc, char **argv)
         }
     }
     for (uint32_t t = 0; t < o->threads; t++) {
-        if (gw_io_start(&shared, t, fds[t], &shared.io[t]) != 0) {
+        if (gw_io_create(&shared, t, fds[t], &shared.io[t]) != 0) {
+            fprintf(stderr, "gateway: cannot make I/O thread %u\n", t);
+            return 1;
+        }
+    }
+    for (uint32_t t = 0; t < o->threads; t++) {
+        if (gw_io_run(shared.io[t]) != 0) {
             fprintf(stderr, "gateway: cannot start I/O thread %u\n", t);
             return 1;
         }
