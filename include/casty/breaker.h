@@ -106,7 +106,10 @@ typedef enum {
  *                      INFINITY leaves it uncapped.
  *   jitter             each open period lasts t * (1 + jitter * random), t the
  *                      backed-off timeout, `random` the caller's value in
- *                      [0, 1): within [t, t * (1 + jitter)). 0 is off;
+ *                      [0, 1): within [t, t * (1 + jitter)) (a random
+ *                      within rounding of 1 may reach the top itself). The
+ *                      cap applies to t, so a period may pass
+ *                      max_reset_timeout by the jitter. 0 is off;
  *                      anything below 0, or NaN, counts as 0.
  *
  * The breaker keeps backoff_factor and jitter as float (they are ratios, and
