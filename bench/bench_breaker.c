@@ -14,8 +14,14 @@
 enum breaker_msg {
     BREAKER_START,   /* driver -> client */
     BREAKER_CALL,    /* client -> caller (breaker_call_msg_t) */
-    BREAKER_OUTCOME, /* caller -> client (a casty_bench_call_outcome_t as uint32_t) */
+    BREAKER_OUTCOME, /* caller -> client (an outcome word, below) */
 };
+
+/* The outcome word: a casty_bench_call_outcome_t in the low byte, and two
+ * flags for the options mode's check of one trial per half-open period. */
+#define OUTCOME_MASK 0xFFu
+#define OUTCOME_TRIAL 0x100u
+#define OUTCOME_BESIDE_TRIAL 0x200u
 
 /* Call{now, should_fail, reply_to}: the guide's Call, with its logical time. */
 typedef struct breaker_call_msg {
@@ -24,7 +30,8 @@ typedef struct breaker_call_msg {
     bool should_fail;
 } breaker_call_msg_t;
 
-/* ---- the service caller: its breaker is its whole state ---- */
+/* ---- the service caller: its breaker (and, in the options mode, the calls
+ * it has in flight) is its whole state ---- */
 
 static casty_behavior_t service_caller_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
                                                const void *env)
@@ -33,11 +40,12 @@ static casty_behavior_t service_caller_receive(casty_ctx_t *ctx, const casty_msg
     if (msg->type != BREAKER_CALL) {
         return casty_unhandled();
     }
-    const casty_breaker_t *breaker = env;
+    const casty_bench_breaker_caller_t *caller = env;
     const breaker_call_msg_t *call = msg->payload;
-    casty_bench_breaker_call_result_t r =
-        casty_bench_breaker_call(breaker, call->now, call->should_fail);
-    uint32_t outcome = (uint32_t)r.result;
+    casty_bench_breaker_caller_result_t r =
+        casty_bench_breaker_caller_call(caller, call->now, call->should_fail);
+    uint32_t outcome = (uint32_t)r.result | (r.trial ? OUTCOME_TRIAL : 0u) |
+                       (r.beside_trial ? OUTCOME_BESIDE_TRIAL : 0u);
     bench_tell(call->reply_to, BREAKER_OUTCOME, &outcome, sizeof outcome);
     return casty_receive(service_caller_receive, r.next);
 }
@@ -50,12 +58,14 @@ typedef struct client_config {
     uint64_t calls;
     uint32_t window;
     casty_ref_t collector; /* told (ok, failed, rejected) by each client */
+    casty_ref_t trials;    /* told (1, 0, 0) per trial, (0, 1, 0) per call allowed
+                              beside a trial, (0, 0, 1) when a client is done */
 } client_config_t;
 
 typedef struct client_state {
     const client_config_t *config;
-    casty_bench_breaker_client_t calls;  /* the calls not yet made */
-    casty_bench_breaker_totals_t totals; /* the replies so far */
+    casty_bench_breaker_client_t calls; /* the calls not yet made */
+    uint64_t ok, failed, rejected;      /* the replies so far */
 } client_state_t;
 
 static void make_call(casty_ctx_t *ctx, client_state_t *state)
@@ -81,13 +91,29 @@ static casty_behavior_t client_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
         return casty_receive(client_receive, next);
     case BREAKER_OUTCOME: {
         const uint32_t *outcome = msg->payload;
-        casty_bench_breaker_totals_add(&next.totals, (casty_bench_call_outcome_t)*outcome);
+        switch ((casty_bench_call_outcome_t)(*outcome & OUTCOME_MASK)) {
+        case CASTY_BENCH_CALL_OK:
+            next.ok++;
+            break;
+        case CASTY_BENCH_CALL_FAILED:
+            next.failed++;
+            break;
+        case CASTY_BENCH_CALL_REJECTED:
+            next.rejected++;
+            break;
+        }
+        /* The behavior environment has no room for two more counters, so the
+         * rare trial flags go straight to their own collector. */
+        if (*outcome & (OUTCOME_TRIAL | OUTCOME_BESIDE_TRIAL)) {
+            bench_report(next.config->trials, (*outcome & OUTCOME_TRIAL) != 0,
+                         (*outcome & OUTCOME_BESIDE_TRIAL) != 0, 0);
+        }
         if (casty_bench_breaker_client_has_next(&next.calls)) {
             make_call(ctx, &next);
         }
-        const casty_bench_breaker_totals_t *t = &next.totals;
-        if (t->ok + t->failed + t->rejected == next.config->calls) {
-            bench_report(next.config->collector, t->ok, t->failed, t->rejected);
+        if (next.ok + next.failed + next.rejected == next.config->calls) {
+            bench_report(next.config->trials, 0, 0, 1);
+            bench_report(next.config->collector, next.ok, next.failed, next.rejected);
             return casty_stopped();
         }
         return casty_receive(client_receive, next);
@@ -104,17 +130,17 @@ static bool spawn_actors(casty_system_t *system, const casty_bench_breaker_param
                          client_config_t *config, casty_ref_t *callers, casty_ref_t *clients,
                          bench_result_t *result)
 {
-    casty_breaker_t breaker = casty_breaker_make(p->threshold, (double)p->reset);
+    casty_bench_breaker_caller_t caller = casty_bench_breaker_caller_make(p);
     for (uint32_t i = 0; i < p->callers; i++) {
         if (!bench_expect(result,
-                          casty_spawn(system, casty_receive(service_caller_receive, breaker), NULL,
+                          casty_spawn(system, casty_receive(service_caller_receive, caller), NULL,
                                       &callers[i]),
                           "spawning a service caller")) {
             return false;
         }
     }
     for (uint32_t j = 0; j < p->clients; j++) {
-        client_state_t client = {.config = config, .totals = {0}};
+        client_state_t client = {.config = config};
         if (!bench_expect(result, casty_bench_breaker_client_init(&client.calls, p, j),
                           "setting up a client's calls") ||
             !bench_expect(
@@ -136,6 +162,11 @@ void bench_run_breaker(casty_system_t *system, const bench_params_t *params, ben
         .window = (uint32_t)bench_param(params, "window"),
         .threshold = (uint32_t)bench_param(params, "threshold"),
         .reset = bench_param(params, "reset"),
+        .single_trial = (uint32_t)bench_param(params, "single-trial"),
+        .backoff = (uint32_t)bench_param(params, "backoff"),
+        .max_reset = bench_param(params, "max-reset"),
+        .jitter_pct = (uint32_t)bench_param(params, "jitter"),
+        .inflight = (uint32_t)bench_param(params, "inflight"),
     };
     casty_ref_t *callers = malloc(p.callers * sizeof *callers);
     casty_ref_t *clients = malloc(p.clients * sizeof *clients);
@@ -147,6 +178,8 @@ void bench_run_breaker(casty_system_t *system, const bench_params_t *params, ben
     ready = ready &&
             bench_expect(result, bench_collector_spawn(system, &config.collector),
                          "spawning the collector") &&
+            bench_expect(result, bench_collector_spawn(system, &config.trials),
+                         "spawning the trials' collector") &&
             spawn_actors(system, &p, &config, callers, clients, result);
     if (ready) {
         uint64_t start = bench_now_ns();
@@ -157,16 +190,33 @@ void bench_run_breaker(casty_system_t *system, const bench_params_t *params, ben
         int rc = bench_await(config.collector, p.clients, &tally);
         result->secs = bench_secs_since(start);
         result->ops = (uint64_t)p.clients * p.calls;
-
+        /* The totals must be the sequential fold's, with the same options;
+         * with single_trial no call may be allowed beside a period's trial,
+         * which with `trials` periods is exactly one trial per period. The
+         * trials' collector hears once per flag and once per client (each
+         * client told it before the main collector, so it is all there, or a
+         * run that made fewer flags than the fold times out and fails). */
         casty_bench_breaker_totals_t expected = {0};
-        result->ok = bench_expect(result, rc, "waiting for the clients") &&
-                     bench_expect(result, casty_bench_breaker_fold(&p, &expected),
-                                  "folding the sequential model") &&
-                     tally.count == p.clients && tally.sums[0] == expected.ok &&
-                     tally.sums[1] == expected.failed && tally.sums[2] == expected.rejected;
+        bench_tally_t trials = {0};
+        result->ok =
+            bench_expect(result, rc, "waiting for the clients") &&
+            bench_expect(result, casty_bench_breaker_fold(&p, &expected),
+                         "folding the sequential model") &&
+            bench_expect(result,
+                         bench_await(config.trials,
+                                     expected.trials + expected.beside_trials + p.clients, &trials),
+                         "waiting for the trials") &&
+            tally.count == p.clients && tally.sums[0] == expected.ok &&
+            tally.sums[1] == expected.failed && tally.sums[2] == expected.rejected &&
+            trials.sums[0] == expected.trials && trials.sums[1] == expected.beside_trials &&
+            trials.sums[2] == p.clients && (p.single_trial == 0 || trials.sums[1] == 0);
         bench_result_add(result, "ok", tally.sums[0]);
         bench_result_add(result, "failed", tally.sums[1]);
         bench_result_add(result, "rejected", tally.sums[2]);
+        if (p.single_trial != 0 || p.backoff > 1 || p.jitter_pct != 0 || p.inflight != 0) {
+            bench_result_add(result, "trials", trials.sums[0]);
+            bench_result_add(result, "beside_trials", trials.sums[1]);
+        }
     }
     /* The clients point at `config` and `callers`. */
     casty_system_shutdown(system);

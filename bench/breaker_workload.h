@@ -52,6 +52,24 @@
  *   threshold  each breaker's failure threshold (0 behaves as 1, see
  *              casty/breaker.h; `--quick` divides 5 down to 0).
  *   reset      each breaker's reset timeout, in ticks (calls).
+ *
+ * The options mode, beyond BENCHMARKS.md's table (all 0: the table's
+ * benchmark, every breaker the guide's):
+ *   single_trial  1: each breaker lets one trial through per half-open
+ *                 period (casty_breaker_options_t.single_trial); at most 1.
+ *   backoff       the backoff factor, an integer (0 and 1: off).
+ *   max_reset     the cap of the backed-off timeout, in ticks; at most 2^53.
+ *   jitter_pct    the jitter in percent (50: periods up to 1.5 times longer).
+ *   inflight      how many of its own later calls a caller decides before an
+ *                 allowed call's outcome is known: the outcome of the call it
+ *                 decided inflight calls ago is recorded, at the current
+ *                 call's `now`, just before it decides the current call. 0:
+ *                 recorded at once, as the guide's service_caller does. At
+ *                 most CASTY_BENCH_BREAKER_MAX_INFLIGHT. The calls decided
+ *                 meanwhile race for the breaker's trial, which is what
+ *                 single_trial arbitrates.
+ * A failure recorded at tick `now` draws its jitter's random from now alone
+ * (casty_bench_breaker_random), so the fold and the actors draw alike.
  */
 typedef struct casty_bench_breaker_params {
     uint32_t callers;
@@ -60,7 +78,15 @@ typedef struct casty_bench_breaker_params {
     uint32_t window;
     uint32_t threshold;
     uint64_t reset;
+    uint32_t single_trial;
+    uint32_t backoff;
+    uint64_t max_reset;
+    uint32_t jitter_pct;
+    uint32_t inflight;
 } casty_bench_breaker_params_t;
+
+/* The most calls a caller keeps in flight: two bits per call in a uint32_t. */
+#define CASTY_BENCH_BREAKER_MAX_INFLIGHT 16u
 
 /* The default parameters above. Pure; any thread. */
 casty_bench_breaker_params_t casty_bench_breaker_defaults(void);
@@ -149,20 +175,72 @@ typedef struct {
 casty_bench_breaker_call_result_t casty_bench_breaker_call(const casty_breaker_t *breaker,
                                                            uint64_t now, bool should_fail);
 
-/* How many calls ended each way. */
+/* The breaker options that `params` asks for; every one off when the
+ * options-mode fields are 0. Pure; any thread. */
+casty_breaker_options_t casty_bench_breaker_options(const casty_bench_breaker_params_t *params);
+
+/* The random in [0, 1) for a failure recorded at tick `now`: the top 53 bits
+ * of a splitmix64 of now. Pure; any thread. */
+double casty_bench_breaker_random(uint64_t now);
+
+/*
+ * A service caller's whole state: its breaker and the calls it has in
+ * flight, two bits each (allowed, should fail), newest in the low bits.
+ * 64 bytes: it is the caller actor's behavior environment.
+ */
+typedef struct casty_bench_breaker_caller {
+    casty_breaker_t breaker;
+    uint32_t in_flight;
+    uint8_t inflight; /* params' inflight */
+} casty_bench_breaker_caller_t;
+
+/* A caller's start: a breaker made with the params' threshold, reset and
+ * options, nothing in flight. Precondition: params valid. Pure; any thread. */
+casty_bench_breaker_caller_t
+casty_bench_breaker_caller_make(const casty_bench_breaker_params_t *params);
+
+/* The pair returned by casty_bench_breaker_caller_call. */
+typedef struct {
+    casty_bench_call_outcome_t result;
+    bool trial;        /* this call half-opened the circuit: the period's trial */
+    bool beside_trial; /* allowed while half_open, not being the trial */
+    casty_bench_breaker_caller_t next;
+} casty_bench_breaker_caller_result_t;
+
+/*
+ * One call on a caller, in the options mode's order: first the call decided
+ * `inflight` calls ago leaves the flight and its outcome is recorded (success,
+ * or failure at `now` with casty_bench_breaker_random(now)), then allow(now)
+ * decides this call; an allowed call is recorded at once when inflight is 0,
+ * else put in flight. With every option 0 this is casty_bench_breaker_call.
+ * No errors. `caller` is read only and not retained. Pure; any thread.
+ */
+casty_bench_breaker_caller_result_t
+casty_bench_breaker_caller_call(const casty_bench_breaker_caller_t *caller, uint64_t now,
+                                bool should_fail);
+
+/* How many calls ended each way, and how the half-open periods went. */
 typedef struct casty_bench_breaker_totals {
     uint64_t ok;
     uint64_t failed;
     uint64_t rejected;
+    uint64_t trials;        /* calls that half-opened a circuit */
+    uint64_t beside_trials; /* calls allowed in half_open beside the trial:
+                               0 with single_trial, one trial per period */
 } casty_bench_breaker_totals_t;
 
 /* Counts one outcome into *totals. Touches only *totals; any thread. */
 void casty_bench_breaker_totals_add(casty_bench_breaker_totals_t *totals,
                                     casty_bench_call_outcome_t outcome);
 
+/* Counts one caller call (outcome, trial, beside_trial) into *totals.
+ * Touches only *totals; any thread. */
+void casty_bench_breaker_totals_count(casty_bench_breaker_totals_t *totals,
+                                      const casty_bench_breaker_caller_result_t *call);
+
 /*
- * The sequential model: every call of every client, through one breaker per
- * caller (each made with params' threshold and reset), in one thread; the
+ * The sequential model: every call of every client, through one caller
+ * (casty_bench_breaker_caller_make, _call) per caller, in one thread; the
  * totals go to *totals. A caller hears from one client only, so folding the
  * clients one after another gives the totals of any interleaving.
  * Returns CASTY_OK; CASTY_EINVAL when an argument is NULL or the parameters

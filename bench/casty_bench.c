@@ -146,11 +146,17 @@ static const char *skynet_invalid(const bench_params_t *p)
 
 static const char *breaker_invalid(const bench_params_t *p)
 {
-    const char *narrow[] = {"callers", "clients", "window", "threshold"};
+    const char *narrow[] = {"callers", "clients", "window", "threshold", "backoff", "jitter"};
     for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++) {
         if (bench_param(p, narrow[i]) > UINT32_MAX) {
-            return "breaker: --callers, --clients, --window and --threshold must fit 32 bits";
+            return "breaker: --callers, --clients, --window, --threshold, --backoff and --jitter "
+                   "must fit 32 bits";
         }
+    }
+    if (bench_param(p, "single-trial") > 1 ||
+        bench_param(p, "inflight") > CASTY_BENCH_BREAKER_MAX_INFLIGHT ||
+        bench_param(p, "max-reset") > PARAM_MAX) {
+        return "breaker: --single-trial is 1 at most, --inflight 16, --max-reset 1e12";
     }
     const casty_bench_breaker_params_t params = {
         .callers = (uint32_t)bench_param(p, "callers"),
@@ -159,6 +165,11 @@ static const char *breaker_invalid(const bench_params_t *p)
         .window = (uint32_t)bench_param(p, "window"),
         .threshold = (uint32_t)bench_param(p, "threshold"),
         .reset = bench_param(p, "reset"),
+        .single_trial = (uint32_t)bench_param(p, "single-trial"),
+        .backoff = (uint32_t)bench_param(p, "backoff"),
+        .max_reset = bench_param(p, "max-reset"),
+        .jitter_pct = (uint32_t)bench_param(p, "jitter"),
+        .inflight = (uint32_t)bench_param(p, "inflight"),
     };
     if (!casty_bench_breaker_params_valid(&params)) {
         return "breaker needs --callers a multiple of --clients";
@@ -207,7 +218,12 @@ static const bench_spec_t benchmarks[] = {
       {"calls", CASTY_BENCH_BREAKER_DEFAULT_CALLS, true},
       {"window", CASTY_BENCH_BREAKER_DEFAULT_WINDOW, false},
       {"threshold", CASTY_BENCH_BREAKER_DEFAULT_THRESHOLD, false},
-      {"reset", CASTY_BENCH_BREAKER_DEFAULT_RESET, false}},
+      {"reset", CASTY_BENCH_BREAKER_DEFAULT_RESET, false},
+      {"single-trial", 0, false},
+      {"backoff", 1, false},
+      {"max-reset", 0, false},
+      {"jitter", 0, false},
+      {"inflight", 0, false}},
      bench_run_breaker,
      breaker_invalid},
     {"ask", {{"t", 2, false}, {"q", 200000, true}, {"e", 64, false}}, bench_run_ask, ask_invalid},

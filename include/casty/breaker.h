@@ -17,13 +17,30 @@
  *              opens it again (the failure count is kept, so it is already
  *              at or past the threshold).
  *
+ * Options (casty_breaker_make_with), each off by default, so that a breaker
+ * made by casty_breaker_make, or with NULL or all-zero options, is the
+ * guide's breaker exactly:
+ *   single_trial  half_open lets one call through, the trial: the allow that
+ *                 half-opens the circuit; every other call is rejected until
+ *                 the trial's outcome is recorded.
+ *   backoff       each failed trial multiplies the open timeout by
+ *                 backoff_factor, up to max_reset_timeout; a success starts
+ *                 again from reset_timeout.
+ *   jitter        each open period lasts t * (1 + jitter * random), where t is
+ *                 the backed-off timeout and `random` a value in [0, 1) that
+ *                 the caller draws and hands to
+ *                 casty_breaker_record_failure_random.
+ * Every allow and record result also says which transition it made (opened,
+ * half_opened, closed, or none), so that an actor can publish events.
+ *
  * Time: nothing here reads a clock. Every `now` is supplied by the caller, in
  * whatever unit `reset_timeout` is in: seconds from a monotonic clock, or an
  * integer tick converted to double (exact up to 2^53). Times passed to one
  * breaker are expected not to decrease.
  *
  * Thread-safety: every function is pure (no globals, no allocation, no side
- * effects), so any thread may call any of them at any time. A breaker value
+ * effects, no clock, no random generator: the caller supplies `now` and
+ * `random`), so any thread may call any of them at any time. A breaker value
  * is owned by whoever holds it; sharing one between threads that each fold
  * their own copy is the caller's decision, not something this file arbitrates.
  *
@@ -54,80 +71,195 @@ typedef enum {
 } casty_circuit_state_t;
 
 /*
+ * The state change one allow or record made, for an actor that publishes
+ * events: reported exactly when `next.state` differs from the breaker's state
+ * and names the new state. NONE when the state stayed (a failure while open
+ * restarts the open period but is not a transition).
+ */
+typedef enum {
+    CASTY_BREAKER_TRANSITION_NONE,
+    CASTY_BREAKER_TRANSITION_OPENED,
+    CASTY_BREAKER_TRANSITION_HALF_OPENED,
+    CASTY_BREAKER_TRANSITION_CLOSED
+} casty_breaker_transition_t;
+
+/*
+ * What production breakers add to the guide's, for casty_breaker_make_with.
+ * All zeros (or NULL, or casty_breaker_options_default()) is the guide's
+ * breaker: every field is off at 0 and at its documented "off" value.
+ *
+ *   single_trial       false: half_open allows every call (the guide).
+ *                      true: exactly one trial per half-open period: the
+ *                      allow that half-opens the circuit is the trial, and
+ *                      every allow after it is rejected until the trial's
+ *                      outcome is recorded (success closes, failure reopens).
+ *                      A trial whose outcome never comes leaves the circuit
+ *                      half_open for good: record an abandoned trial as a
+ *                      failure.
+ *   backoff_factor     the open timeout after k failed trials in a row is
+ *                      min(reset_timeout * backoff_factor^k,
+ *                      max_reset_timeout). 1 is off; anything below 1, or
+ *                      NaN, counts as 1.
+ *   max_reset_timeout  the cap of the backed-off timeout (before jitter).
+ *                      A value at or below reset_timeout (0 included), or NaN,
+ *                      caps it at reset_timeout, which turns backoff off;
+ *                      INFINITY leaves it uncapped.
+ *   jitter             each open period lasts t * (1 + jitter * random), t the
+ *                      backed-off timeout, `random` the caller's value in
+ *                      [0, 1): within [t, t * (1 + jitter)) (a random
+ *                      within rounding of 1 may reach the top itself). The
+ *                      cap applies to t, so a period may pass
+ *                      max_reset_timeout by the jitter. 0 is off;
+ *                      anything below 0, or NaN, counts as 0.
+ *
+ * The breaker keeps backoff_factor and jitter as float (they are ratios, and
+ * the narrower type keeps the breaker at 56 bytes); values above FLT_MAX are
+ * kept as FLT_MAX.
+ */
+typedef struct casty_breaker_options {
+    bool single_trial;
+    double backoff_factor;
+    double max_reset_timeout;
+    double jitter;
+} casty_breaker_options_t;
+
+/*
  * A circuit breaker, by value. All fields are public and plain so that tests
  * and actors can build and compare breakers; change them only through the
- * functions below to keep the guide's state machine.
+ * functions below to keep the state machine, and build breakers with
+ * casty_breaker_make or casty_breaker_make_with (a literal must set
+ * open_timeout to reset_timeout and backoff_factor to 1 to be the guide's).
  *
  *   failure_threshold  failures (counted since the last success) at which the
  *                      circuit opens: it opens when a failure brings
  *                      failure_count to >= failure_threshold. As in the
  *                      guide, 0 is accepted and behaves exactly like 1.
- *   reset_timeout      how long the circuit stays open after the last
- *                      failure, in the caller's time unit.
+ *   single_trial       the option of the same name (an option: never changes).
+ *   failed_trials      trials failed in a row since the last success: the
+ *                      exponent of the backoff. Saturates at UINT16_MAX.
+ *   reset_timeout      how long the circuit stays open after a failure while
+ *                      no trial has failed, in the caller's time unit.
  *   state              the current state.
  *   failure_count      failures since the last success (never reset by
  *                      opening or half-opening, only by a success).
  *   last_failure_time  `now` of the last recorded failure; 0.0 when none.
+ *   open_timeout       how long the current (or next) open period lasts,
+ *                      counted from last_failure_time: reset_timeout with
+ *                      backoff and jitter off; set by each failure that
+ *                      leaves the circuit open, reset by a success.
+ *   max_reset_timeout, backoff_factor, jitter
+ *                      the options of the same names (never change).
  */
 typedef struct casty_breaker {
     uint32_t failure_threshold;
+    bool single_trial;
+    uint16_t failed_trials;
     double reset_timeout;
     casty_circuit_state_t state;
     uint32_t failure_count;
     double last_failure_time;
+    double open_timeout;
+    double max_reset_timeout;
+    float backoff_factor;
+    float jitter;
 } casty_breaker_t;
 
 /*
- * A new breaker: closed, failure_count 0, last_failure_time 0.0.
+ * The guide's options, every one off: single_trial false, backoff_factor 1,
+ * max_reset_timeout 0, jitter 0. Pure; any thread.
+ */
+CASTY_API casty_breaker_options_t casty_breaker_options_default(void);
+
+/*
+ * A new breaker with the guide's behaviour: closed, failure_count 0,
+ * last_failure_time 0.0, open_timeout = reset_timeout, every option off.
+ * The same as casty_breaker_make_with(failure_threshold, reset_timeout, NULL).
  * No errors; any threshold and timeout are accepted (see the fields above).
  * Pure; any thread.
  */
 CASTY_API casty_breaker_t casty_breaker_make(uint32_t failure_threshold, double reset_timeout);
 
-/* The pair returned by casty_breaker_allow. */
+/*
+ * A new breaker, closed as casty_breaker_make's, with `options` copied into
+ * it (read only, not retained; out-of-range values are read as the
+ * casty_breaker_options_t comment says). NULL options are the guide's
+ * defaults. No errors. Pure; any thread.
+ */
+CASTY_API casty_breaker_t casty_breaker_make_with(uint32_t failure_threshold, double reset_timeout,
+                                                  const casty_breaker_options_t *options);
+
+/* The pair returned by casty_breaker_allow, with the transition it made. */
 typedef struct {
-    bool result;          /* true: the call may proceed */
-    casty_breaker_t next; /* the breaker to carry on with */
+    bool result;                           /* true: the call may proceed */
+    casty_breaker_t next;                  /* the breaker to carry on with */
+    casty_breaker_transition_t transition; /* HALF_OPENED when the call is a trial */
 } casty_breaker_allow_t;
 
 /*
  * May a call proceed at time `now`?
  *   closed:     true, next = *breaker.
- *   open, and now - last_failure_time >= reset_timeout:
+ *   open, and now - last_failure_time >= open_timeout:
  *               true, next = half_open with failure_count and
- *               last_failure_time kept.
+ *               last_failure_time kept; transition HALF_OPENED (with
+ *               single_trial, this call is the period's one trial).
  *   open, otherwise:
  *               false, next = *breaker.
- *   half_open:  true, next = *breaker.
+ *   half_open:  true (false with single_trial: the trial is out),
+ *               next = *breaker.
  *   a state outside the enum (a corrupted value):
  *               false, next = *breaker.
+ * Transition NONE except where stated. With the default options
+ * open_timeout is reset_timeout, which is the guide's rule.
  * After an allowed call, report its outcome to `next` with
- * casty_breaker_record_success or casty_breaker_record_failure.
+ * casty_breaker_record_success or a casty_breaker_record_failure function.
  * No errors. `breaker` must not be NULL; it is read only and not retained.
  * Pure; any thread.
  */
 CASTY_API casty_breaker_allow_t casty_breaker_allow(const casty_breaker_t *breaker, double now);
 
-/* The pair returned by the record functions; the guide's result is None. */
+/* The pair returned by the record functions (the guide's result is None),
+ * with the transition it made. */
 typedef struct {
-    casty_breaker_t next; /* the breaker to carry on with */
+    casty_breaker_t next;                  /* the breaker to carry on with */
+    casty_breaker_transition_t transition; /* CLOSED, OPENED or NONE */
 } casty_breaker_record_t;
 
 /*
  * A call succeeded: next is closed, failure_count 0, last_failure_time 0.0,
- * threshold and timeout kept. Whatever the current state.
+ * failed_trials 0, open_timeout = reset_timeout, threshold, timeout and
+ * options kept. Whatever the current state; transition CLOSED unless it was
+ * already closed.
  * No errors. `breaker` must not be NULL; it is read only and not retained.
  * Pure; any thread.
  */
 CASTY_API casty_breaker_record_t casty_breaker_record_success(const casty_breaker_t *breaker);
 
 /*
- * A call failed at time `now`: next has failure_count + 1, last_failure_time
- * = now, and state open when the new count >= failure_threshold, else the
- * current state unchanged. The count saturates at UINT32_MAX rather than
- * wrapping (past the threshold the exact count changes nothing).
+ * A call failed at time `now`, with `random` the caller's draw in [0, 1) for
+ * the jitter (NaN or below 0 is read as 0, 1 or above as the largest double
+ * below 1; unused when jitter is off). next has failure_count + 1,
+ * last_failure_time = now, and:
+ *   new count >= failure_threshold: state open. A failure in half_open is a
+ *     failed trial: failed_trials + 1. open_timeout = t * (1 + jitter *
+ *     random), t = min(reset_timeout * backoff_factor^failed_trials, the
+ *     cap); a failure while already open redraws it at the same backoff.
+ *     Transition OPENED unless it was already open.
+ *   otherwise: the current state unchanged, open_timeout kept; NONE.
+ * The count saturates at UINT32_MAX rather than wrapping (past the threshold
+ * the exact count changes nothing).
+ * Cost: the backoff is computed by up to failed_trials multiplications,
+ * stopping at the cap.
  * No errors. `breaker` must not be NULL; it is read only and not retained.
  * Pure; any thread.
+ */
+CASTY_API casty_breaker_record_t casty_breaker_record_failure_random(const casty_breaker_t *breaker,
+                                                                     double now, double random);
+
+/*
+ * casty_breaker_record_failure_random with random 0: the guide's
+ * record_failure; with jitter on, every open period takes its shortest
+ * length. No errors. `breaker` must not be NULL; it is read only and not
+ * retained. Pure; any thread.
  */
 CASTY_API casty_breaker_record_t casty_breaker_record_failure(const casty_breaker_t *breaker,
                                                               double now);
@@ -153,6 +285,13 @@ CASTY_API casty_breaker_status_t casty_breaker_status(const casty_breaker_t *bre
  * No errors. Pure; any thread.
  */
 CASTY_API const char *casty_circuit_state_name(casty_circuit_state_t state);
+
+/*
+ * The name of a transition, for event logs: "none", "opened", "half_opened",
+ * "closed"; "unknown" for a value outside the enum. The string is static:
+ * never free it. No errors. Pure; any thread.
+ */
+CASTY_API const char *casty_breaker_transition_name(casty_breaker_transition_t transition);
 
 #ifdef __cplusplus
 }

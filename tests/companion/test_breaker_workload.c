@@ -341,3 +341,162 @@ Test(breaker_workload, fold_with_one_caller_per_client)
     cr_assert_eq(casty_bench_breaker_fold(&p, &t), CASTY_OK);
     cr_expect_eq(t.ok + t.failed + t.rejected, (uint64_t)p.clients * p.calls);
 }
+
+/* ---- the options mode ---- */
+
+static casty_bench_breaker_params_t options_params(void)
+{
+    casty_bench_breaker_params_t p = small_params();
+    p.single_trial = 1;
+    p.backoff = 2;
+    p.max_reset = 40;
+    p.jitter_pct = 50;
+    p.inflight = 4;
+    return p;
+}
+
+Test(breaker_workload, options_mode_params_validation)
+{
+    casty_bench_breaker_params_t p = options_params();
+    cr_expect(casty_bench_breaker_params_valid(&p));
+    p.single_trial = 2;
+    cr_expect_not(casty_bench_breaker_params_valid(&p));
+    p = options_params();
+    p.inflight = CASTY_BENCH_BREAKER_MAX_INFLIGHT + 1;
+    cr_expect_not(casty_bench_breaker_params_valid(&p));
+    p.inflight = CASTY_BENCH_BREAKER_MAX_INFLIGHT;
+    cr_expect(casty_bench_breaker_params_valid(&p));
+}
+
+Test(breaker_workload, options_are_the_params)
+{
+    casty_bench_breaker_params_t p = options_params();
+    casty_breaker_options_t o = casty_bench_breaker_options(&p);
+    cr_expect(o.single_trial);
+    cr_expect_eq(o.backoff_factor, 2.0);
+    cr_expect_eq(o.max_reset_timeout, 40.0);
+    cr_expect_eq(o.jitter, 0.5);
+    p = small_params();
+    o = casty_bench_breaker_options(&p);
+    cr_expect_not(o.single_trial);
+    cr_expect_eq(o.backoff_factor, 1.0, "backoff 0 is off");
+    cr_expect_eq(o.jitter, 0.0);
+}
+
+Test(breaker_workload, random_is_in_unit_interval_and_deterministic)
+{
+    for (uint64_t now = 0; now < 10000; now++) {
+        double r = casty_bench_breaker_random(now);
+        cr_assert(r >= 0.0 && r < 1.0);
+        cr_assert_eq(r, casty_bench_breaker_random(now));
+    }
+}
+
+Test(breaker_workload, caller_call_without_options_is_the_guides_call)
+{
+    casty_bench_breaker_params_t p = small_params();
+    casty_bench_breaker_caller_t caller = casty_bench_breaker_caller_make(&p);
+    casty_breaker_t guide = casty_breaker_make(p.threshold, (double)p.reset);
+    uint64_t rng = 5;
+    for (uint64_t now = 0; now < 20000; now++) {
+        bool fail = casty_bench_breaker_should_fail(casty_bench_xorshift64(&rng), now);
+        casty_bench_breaker_caller_result_t a = casty_bench_breaker_caller_call(&caller, now, fail);
+        casty_bench_breaker_call_result_t b = casty_bench_breaker_call(&guide, now, fail);
+        cr_assert_eq(a.result, b.result, "call %llu", (unsigned long long)now);
+        cr_assert_eq(a.next.breaker.state, b.next.state);
+        cr_assert_eq(a.next.breaker.failure_count, b.next.failure_count);
+        cr_assert_eq(a.next.breaker.last_failure_time, b.next.last_failure_time);
+        caller = a.next;
+        guide = b.next;
+    }
+}
+
+Test(breaker_workload, an_outcome_in_flight_is_recorded_inflight_calls_later)
+{
+    casty_bench_breaker_params_t p = small_params();
+    p.threshold = 1;
+    p.inflight = 3;
+    casty_bench_breaker_caller_t c = casty_bench_breaker_caller_make(&p);
+    /* Call 0 fails, but the breaker hears of it only at call 3. */
+    casty_bench_breaker_caller_result_t r = casty_bench_breaker_caller_call(&c, 0, true);
+    cr_expect_eq(r.result, CASTY_BENCH_CALL_FAILED);
+    for (uint64_t now = 1; now <= 2; now++) {
+        r = casty_bench_breaker_caller_call(&r.next, now, false);
+        cr_expect_eq(r.result, CASTY_BENCH_CALL_OK);
+        cr_expect_eq(r.next.breaker.state, CASTY_CIRCUIT_CLOSED);
+    }
+    r = casty_bench_breaker_caller_call(&r.next, 3, false);
+    cr_expect_eq(r.result, CASTY_BENCH_CALL_REJECTED, "call 0's failure opened it first");
+    cr_expect_eq(r.next.breaker.last_failure_time, 3.0, "recorded at the time it is known");
+}
+
+Test(breaker_workload, single_trial_rejects_the_calls_racing_the_trial)
+{
+    casty_bench_breaker_params_t p = small_params();
+    p.threshold = 1;
+    p.reset = 2;
+    p.inflight = 3;
+    p.single_trial = 1;
+    casty_bench_breaker_caller_t c = casty_bench_breaker_caller_make(&p);
+    c.breaker = casty_breaker_record_failure(&c.breaker, 0.0).next;
+    casty_bench_breaker_caller_result_t r = casty_bench_breaker_caller_call(&c, 2, false);
+    cr_expect(r.trial);
+    cr_expect_eq(r.result, CASTY_BENCH_CALL_OK);
+    for (uint64_t now = 3; now <= 4; now++) {
+        r = casty_bench_breaker_caller_call(&r.next, now, false);
+        cr_expect_eq(r.result, CASTY_BENCH_CALL_REJECTED, "the trial is out at %llu",
+                     (unsigned long long)now);
+        cr_expect_not(r.trial);
+        cr_expect_not(r.beside_trial);
+    }
+    r = casty_bench_breaker_caller_call(&r.next, 5, false);
+    cr_expect_eq(r.result, CASTY_BENCH_CALL_OK, "the trial succeeded just before call 5");
+    cr_expect_eq(r.next.breaker.state, CASTY_CIRCUIT_CLOSED);
+}
+
+Test(breaker_workload, fold_with_single_trial_has_one_trial_per_period)
+{
+    casty_bench_breaker_params_t p = options_params();
+    casty_bench_breaker_totals_t t;
+    cr_assert_eq(casty_bench_breaker_fold(&p, &t), CASTY_OK);
+    cr_expect_eq(t.ok + t.failed + t.rejected, (uint64_t)p.clients * p.calls);
+    cr_expect_gt(t.trials, 0);
+    cr_expect_eq(t.beside_trials, 0);
+    p.single_trial = 0;
+    cr_assert_eq(casty_bench_breaker_fold(&p, &t), CASTY_OK);
+    cr_expect_gt(t.beside_trials, 0, "without the option, calls race the trial through");
+}
+
+Test(breaker_workload, fold_with_options_matches_an_interleaved_replay)
+{
+    /* As fold_matches_an_interleaved_replay, with every option on: a caller
+     * still sees one client's calls in order, so the round-robin replay of
+     * the callers must give the fold's totals, trials included. */
+    casty_bench_breaker_params_t p = options_params();
+    uint32_t k = p.callers / p.clients;
+    casty_bench_breaker_caller_t *callers = calloc(p.callers, sizeof *callers);
+    casty_bench_breaker_client_t *clients = calloc(p.clients, sizeof *clients);
+    cr_assert(callers != NULL && clients != NULL);
+    for (uint32_t c = 0; c < p.callers; c++)
+        callers[c] = casty_bench_breaker_caller_make(&p);
+    for (uint32_t j = 0; j < p.clients; j++)
+        cr_assert_eq(casty_bench_breaker_client_init(&clients[j], &p, j), CASTY_OK);
+    casty_bench_breaker_totals_t replay = {0};
+    for (uint64_t i = 0; i < p.calls; i++) {
+        for (uint32_t j = p.clients; j-- > 0;) {
+            casty_bench_breaker_call_t call = casty_bench_breaker_client_next(&clients[j]);
+            cr_assert_eq(call.caller, j * k + i % k);
+            casty_bench_breaker_caller_result_t r =
+                casty_bench_breaker_caller_call(&callers[call.caller], call.now, call.should_fail);
+            callers[call.caller] = r.next;
+            casty_bench_breaker_totals_count(&replay, &r);
+        }
+    }
+    free(callers);
+    free(clients);
+    casty_bench_breaker_totals_t t;
+    cr_assert_eq(casty_bench_breaker_fold(&p, &t), CASTY_OK);
+    expect_totals(t, replay.ok, replay.failed, replay.rejected);
+    cr_expect_eq(t.trials, replay.trials);
+    cr_expect_eq(t.beside_trials, replay.beside_trials);
+}

@@ -41,9 +41,22 @@
     MEMBER(casty_breaker_t, state)                                                                 \
     MEMBER(casty_breaker_t, failure_count)                                                         \
     MEMBER(casty_breaker_t, last_failure_time)                                                     \
+    MEMBER(casty_breaker_t, single_trial)                                                          \
+    MEMBER(casty_breaker_t, failed_trials)                                                         \
+    MEMBER(casty_breaker_t, open_timeout)                                                          \
+    MEMBER(casty_breaker_t, max_reset_timeout)                                                     \
+    MEMBER(casty_breaker_t, backoff_factor)                                                        \
+    MEMBER(casty_breaker_t, jitter)                                                                \
+    TYPE(casty_breaker_transition_t)                                                               \
+    TYPE(casty_breaker_options_t)                                                                  \
+    MEMBER(casty_breaker_options_t, backoff_factor)                                                \
+    MEMBER(casty_breaker_options_t, max_reset_timeout)                                             \
+    MEMBER(casty_breaker_options_t, jitter)                                                        \
     TYPE(casty_breaker_allow_t)                                                                    \
     MEMBER(casty_breaker_allow_t, next)                                                            \
+    MEMBER(casty_breaker_allow_t, transition)                                                      \
     TYPE(casty_breaker_record_t)                                                                   \
+    MEMBER(casty_breaker_record_t, transition)                                                     \
     TYPE(casty_breaker_status_t)                                                                   \
     MEMBER(casty_breaker_status_t, next)
 
