@@ -27,10 +27,12 @@ typedef struct metrics_ptr {
     gw_breaker_metrics_t *p;
 } metrics_ptr_t;
 
+/* The breaker (56 bytes) and the pointer to its counters fill the 64 bytes
+ * of a behavior's environment; the call timeout, fixed at spawn, sits with
+ * the counters. */
 typedef struct breaker_env {
     casty_breaker_t breaker;
     metrics_ptr_t metrics;
-    casty_duration_t call_timeout;
 } breaker_env_t;
 
 static casty_behavior_t breaker_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env);
@@ -47,12 +49,21 @@ static double now_seconds(void)
     return (double)gw_now_ns() / 1e9;
 }
 
-/* Field by field: the struct has padding, which a memcmp would compare. */
+/* Field by field over what a fold changes: the struct has padding, which a
+ * memcmp would compare. */
 static bool breaker_equal(const casty_breaker_t *a, const casty_breaker_t *b)
 {
     return a->state == b->state && a->failure_count == b->failure_count &&
-           a->last_failure_time == b->last_failure_time &&
-           a->failure_threshold == b->failure_threshold && a->reset_timeout == b->reset_timeout;
+           a->last_failure_time == b->last_failure_time && a->failed_trials == b->failed_trials &&
+           a->open_timeout == b->open_timeout;
+}
+
+/* The caller-drawn random value of the breaker's jitter: the clock's
+ * nanoseconds, which is random enough to spread the upstreams' retries
+ * apart, and keeps the companion pure. */
+static double jitter_draw(void)
+{
+    return (double)(gw_now_ns() % 1000003u) / 1000003.0;
 }
 
 /* The behavior for the next message: the same one when the breaker did not
@@ -81,8 +92,8 @@ static casty_behavior_t on_allow(casty_ctx_t *ctx, const breaker_env_t *env,
     /* The verdict goes out before the deadline starts, so that the I/O
      * thread always sees the verdict of a call before its time-out: both
      * travel from this actor to the same inbox, in order. */
-    if (allowed && casty_timer_once(ctx, call->call_id, env->call_timeout, GW_MSG_DEADLINE, call,
-                                    sizeof *call) != CASTY_OK) {
+    if (allowed && casty_timer_once(ctx, call->call_id, env->metrics.p->call_timeout,
+                                    GW_MSG_DEADLINE, call, sizeof *call) != CASTY_OK) {
         allowed = false; /* no deadline could be kept: refuse rather than risk an endless call */
     }
     gw_count(allowed ? &m->allowed : &m->rejected, 1);
@@ -105,7 +116,9 @@ static casty_behavior_t on_outcome(casty_ctx_t *ctx, const breaker_env_t *env,
         return become(env, casty_breaker_record_success(&env->breaker).next);
     case GW_OUTCOME_FAILURE:
         gw_count(&m->failures, 1);
-        return become(env, casty_breaker_record_failure(&env->breaker, now_seconds()).next);
+        return become(
+            env,
+            casty_breaker_record_failure_random(&env->breaker, now_seconds(), jitter_draw()).next);
     default:
         return casty_same();
     }
@@ -116,7 +129,8 @@ static casty_behavior_t on_deadline(const breaker_env_t *env, const gw_call_msg_
     gw_breaker_metrics_t *m = env->metrics.p;
     gw_count(&m->timeouts, 1);
     casty_tell(call->reply_to, GW_MSG_TIMED_OUT, call, sizeof *call);
-    return become(env, casty_breaker_record_failure(&env->breaker, now_seconds()).next);
+    return become(
+        env, casty_breaker_record_failure_random(&env->breaker, now_seconds(), jitter_draw()).next);
 }
 
 static casty_behavior_t breaker_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
@@ -154,11 +168,20 @@ static casty_behavior_t breaker_receive(casty_ctx_t *ctx, const casty_msg_t *msg
 int gw_breaker_spawn(gw_shared_t *shared, uint32_t index)
 {
     const gw_options_t *o = &shared->options;
+    /* Production options: one trial call at a time while half-open (so a
+     * dead upstream sees only the trials), the open period doubling after
+     * each failed trial up to 16 times the reset timeout, and 20% jitter. */
+    casty_breaker_options_t options = casty_breaker_options_default();
+    options.single_trial = true;
+    options.backoff_factor = 2.0;
+    options.max_reset_timeout = 16.0 * (double)o->reset_timeout_ms / 1e3;
+    options.jitter = 0.2;
     breaker_env_t env = {
-        .breaker = casty_breaker_make(o->failure_threshold, (double)o->reset_timeout_ms / 1e3),
+        .breaker = casty_breaker_make_with(o->failure_threshold, (double)o->reset_timeout_ms / 1e3,
+                                           &options),
         .metrics = {&shared->breaker_metrics[index]},
-        .call_timeout = casty_millis(o->call_timeout_ms),
     };
+    shared->breaker_metrics[index].call_timeout = casty_millis(o->call_timeout_ms);
     atomic_store_explicit(&shared->breaker_metrics[index].state, (uint32_t)CASTY_CIRCUIT_CLOSED,
                           memory_order_relaxed);
     /* A bounded mailbox that rejects: when the breaker falls behind, a tell

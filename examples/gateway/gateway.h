@@ -122,6 +122,7 @@ typedef struct gw_breaker_metrics {
     _Atomic uint64_t late_outcomes; /* outcomes that came after the deadline, ignored */
     _Atomic uint64_t told;          /* messages the I/O threads told it (accepted ones) */
     _Atomic uint64_t handled;       /* of those, handled: told - handled is its mailbox depth */
+    casty_duration_t call_timeout;  /* a call's deadline; set before the actor is spawned */
 } gw_breaker_metrics_t;
 
 /* One I/O thread's counters, written by that thread only. */
