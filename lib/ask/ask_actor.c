@@ -130,9 +130,14 @@ static void reply_consume(casty__promise_t *r)
         }
         bool flagged = atomic_load_explicit(&r->target_stopped, memory_order_seq_cst) == gen ||
                        atomic_load_explicit(&r->timed_out, memory_order_seq_cst) == gen;
-        if (!flagged || !casty__mailbox_claim(&r->cell.mailbox)) {
-            return; /* nothing to end it yet, or another thread holds the cell now */
+        if (flagged && casty__mailbox_claim(&r->cell.mailbox)) {
+            /* Claimed back: but since the mark another thread may have
+             * ended this ask and the cell may serve another (or none), so
+             * go through the claim's own path, which looks at the cell as
+             * it is now (open or not, and its gen now). */
+            casty__cell_claimed(&r->cell);
         }
+        return;
     }
 }
 

@@ -76,7 +76,7 @@ ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=4" \
 "$gateway" --listen 127.0.0.1:0 --threads 2 --workers 2 \
     --upstream "a=127.0.0.1:${up_port[a]}" --upstream "b=127.0.0.1:${up_port[b]}" \
     --upstream "c=127.0.0.1:${up_port[c]}" \
-    --call-timeout-ms 500 --failure-threshold 3 --reset-timeout-ms 500 \
+    --call-timeout-ms 1500 --failure-threshold 3 --reset-timeout-ms 500 \
     --request-timeout-ms 1000 --header-limit 4096 --body-limit 65536 \
     >"$tmp/gateway.log" 2>&1 &
 gw_pid=$!
