@@ -2,7 +2,7 @@
 # The gateway's CI check: starts three upstreams (a, b, c) and the gateway on
 # free loopback ports, puts load on them (wrk, or curl loops without it),
 # kills upstream a with SIGKILL and restarts it, slows c down past the call
-# timeout, and sends the bad input of the issue; then asserts, from
+# timeout, and sends the bad input; then asserts, from
 # /metrics and from the answers themselves:
 #   - a's breaker opened while a was down, and closed after it came back;
 #   - b kept answering 200 throughout, and no upstream got a status it
@@ -11,6 +11,8 @@
 #   - 400, 431, 413 (declared and chunked), 408 for their inputs;
 #   - 10,000 connections opened and dropped (and 200 held at once) leave
 #     the open fds back at their baseline and the RSS near it;
+#   - a second gateway with room for 2 calls a thread and 1 message a
+#     breaker sheds a burst with 429 and answers the rest 200, nothing else;
 #   - SIGTERM stops the gateway cleanly (exit 0: under ASan, no leak).
 # Nothing here is timed against a threshold but generous deadlines for
 # things to happen at all. Every process it starts it stops.
@@ -259,6 +261,28 @@ only_codes a "200 502 503 504"
 only_codes b "200"
 only_codes c "200 504"
 grep '^gateway_requests_total' "$tmp/metrics" | sed 's/^/   /'
+
+echo "== shedding load: a second gateway with room for 2 calls a thread and 1 message a breaker"
+"$gateway" --listen 127.0.0.1:0 --threads 2 --workers 2 --upstream "b=127.0.0.1:${up_port[b]}" \
+    --mailbox 1 --max-inflight 2 >"$tmp/shed.log" 2>&1 &
+shed_pid=$!
+pids+=("$shed_pid")
+shed="http://127.0.0.1:$(port_of "$tmp/shed.log")"
+if command -v wrk >/dev/null; then
+    wrk -t2 -c32 -d2s "$shed/svc/b/" >"$tmp/wrk.shed" 2>&1
+else
+    for _ in $(seq 1 32); do
+        (for _ in $(seq 1 50); do curl -s -o /dev/null "$shed/svc/b/" || true; done) &
+    done
+    wait
+fi
+curl -sf "$shed/metrics" >"$tmp/metrics" || fail "the second gateway's /metrics did not answer"
+[ "$(requests b 429)" -ge 1 ] || fail "no 429 from a gateway with no room"
+[ "$(requests b 200)" -ge 1 ] || fail "no 200 from the shedding gateway"
+only_codes b "200 429"
+echo "   $(requests b 200) answered 200, $(requests b 429) shed with 429"
+kill -TERM "$shed_pid"
+wait "$shed_pid" || fail "the second gateway did not stop cleanly"
 
 echo "== SIGTERM: a clean stop"
 kill -TERM "$gw_pid"
