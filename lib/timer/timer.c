@@ -139,6 +139,10 @@ static void migrate(casty__timer_map_t *m)
         struct casty__timer_slot *from = &m->old_slots[m->migrated];
         if (from->timer != NULL && from->timer != TOMBSTONE) {
             *probe(m->slots, m->mask, from->key) = *from;
+            /* Gone from the old table at once: lookups look there too
+             * until the move ends, and would find a copy that a removal
+             * from the new table leaves behind. */
+            from->timer = TOMBSTONE;
             m->old_count--;
             m->count++;
         }

@@ -39,6 +39,7 @@ enum {
     OP_MANY_CANCEL_ODD,          /* then cancel every odd key */
     OP_STOP_WITH_TIMERS,         /* start several, then stop */
     OP_ERRORS,                   /* try every bad argument */
+    OP_CANCEL_WHILE_GROWING,     /* start count timers, then cancel each, checking */
 };
 
 typedef struct tick {
@@ -182,6 +183,21 @@ static casty_behavior_t timed_receive(casty_ctx_t *ctx, const casty_msg_t *msg, 
     }
     case OP_ERRORS:
         rc = errors(ctx);
+        break;
+    case OP_CANCEL_WHILE_GROWING:
+        /* The key table has just grown when the starts stop (count just
+         * past a power of two), so its move to the new table is under way
+         * while the keys are cancelled: each must be gone at once, and
+         * only once. */
+        for (uint32_t i = 0; i < s->count && rc == CASTY_OK; i++) {
+            rc = once(ctx, i, s->delay_ns, i);
+        }
+        for (uint32_t i = 0; i < s->count && rc == CASTY_OK; i++) {
+            if (casty_timer_cancel(ctx, i) != CASTY_OK || casty_timer_active(ctx, i) ||
+                casty_timer_cancel(ctx, i) != CASTY_ENOTFOUND) {
+                rc = CASTY_EINVAL;
+            }
+        }
         break;
     }
     atomic_store(&active_after, casty_timer_active(ctx, s->key));
@@ -400,6 +416,21 @@ Test(timer, a_million_timers_half_cancelled, .init = setup_suite, .fini = stop_s
     settle();
     cr_assert_eq(atomic_load(&ticks), (int)n / 2);
     cr_assert_eq(atomic_load(&early), 0);
+}
+
+Test(timer, keys_cancelled_while_the_table_grows_are_gone_once, .init = setup_suite,
+     .fini = stop_system)
+{
+    casty_ref_t a = spawn_timed();
+    /* Just past each grow (at half full), while the move is under way. */
+    for (uint32_t count = 10; count <= 5000; count = (count - 2) * 2 + 2) {
+        cr_assert_eq(do_op(a, (start_t){.op = OP_CANCEL_WHILE_GROWING,
+                                        .count = count,
+                                        .delay_ns = 10000000000}),
+                     CASTY_OK, "after %u starts", count);
+    }
+    settle();
+    cr_assert_eq(atomic_load(&ticks), 0);
 }
 
 /* ---- the system's schedules ---- */
