@@ -358,7 +358,7 @@ int casty__send_event(casty__cell_t *cell, uint64_t gen, uint32_t type, const vo
 
 int casty_tell(casty_ref_t to, uint32_t type, const void *payload, size_t size)
 {
-    if ((payload == NULL && size > 0) || type >= CASTY_TYPE_RESERVED) {
+    if (casty__message_malformed(type, payload, size)) {
         return CASTY_EINVAL;
     }
     if (to.cell == NULL) {

@@ -147,6 +147,14 @@ struct casty__promise {
 #define CASTY__ACTOR_OF_RUNNABLE(r)                                                                \
     ((casty__actor_t *)((char *)(r)-offsetof(casty__actor_t, runnable)))
 
+/* Whether a message can never be told: a payload pointer of NULL with a
+ * size, or a type the runtime keeps for itself (casty_tell's first check,
+ * shared by everything that takes a message to send later). */
+static inline bool casty__message_malformed(uint32_t type, const void *payload, size_t size)
+{
+    return (payload == NULL && size > 0) || type >= CASTY_TYPE_RESERVED;
+}
+
 /* cell.c */
 /* Makes `cell` (embedding `stub`) a cell of `kind` in `system`, closed and
  * idle as a stop leaves one, at gen 1: whoever takes it opens it

@@ -412,7 +412,7 @@ int casty_watch(casty_ctx_t *ctx, casty_ref_t ref)
 int casty_watch_with(casty_ctx_t *ctx, casty_ref_t ref, uint32_t type, const void *payload,
                      size_t size)
 {
-    if (ctx == NULL || (payload == NULL && size > 0) || type >= CASTY_TYPE_RESERVED) {
+    if (ctx == NULL || casty__message_malformed(type, payload, size)) {
         return CASTY_EINVAL;
     }
     return watch(ctx, ref, type, payload, size);

@@ -232,13 +232,6 @@ static void promise_retire(casty_system_t *system, casty__promise_t *p, bool own
     pthread_mutex_unlock(&system->lock);
 }
 
-static bool inside(const void *field, size_t field_size, const void *base, size_t size)
-{
-    uintptr_t f = (uintptr_t)field;
-    uintptr_t b = (uintptr_t)base;
-    return f >= b && size >= field_size && f - b <= size - field_size;
-}
-
 /* Copies the reply, or refuses it; counts the outcome. */
 static int take_reply(casty_system_t *system, casty__envelope_t *env, void *reply,
                       size_t reply_size, casty_reply_info_t *info)
@@ -323,7 +316,7 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
 {
     if ((request == NULL && request_size > 0) || (reply == NULL && reply_size > 0) ||
         type >= CASTY_TYPE_RESERVED || reply_to == NULL ||
-        !inside(reply_to, sizeof *reply_to, request, request_size)) {
+        !casty__field_inside(reply_to, sizeof *reply_to, request, request_size)) {
         return CASTY_EINVAL;
     }
     if (casty__current_worker != NULL) {

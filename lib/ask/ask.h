@@ -3,11 +3,22 @@
 #define CASTY_LIB_ASK_ASK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "casty/inbox.h"
 
 #include "actor/cell.h"
+
+/* Whether the `field_size` bytes at `field` lie within the `size` bytes at
+ * `base`: an ask's reply_to must sit inside its request, which carries it. */
+static inline bool casty__field_inside(const void *field, size_t field_size, const void *base,
+                                       size_t size)
+{
+    uintptr_t f = (uintptr_t)field;
+    uintptr_t b = (uintptr_t)base;
+    return f >= b && size >= field_size && f - b <= size - field_size;
+}
 
 /* A new promise cell of `kind` (a promise, or a reply address), closed, on
  * the system's list of all promises; NULL when out of memory. */

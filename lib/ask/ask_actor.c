@@ -158,20 +158,13 @@ static void reply_timed_out(casty__cell_t *cell, uint64_t gen)
     }
 }
 
-static bool inside(const void *field, size_t field_size, const void *base, size_t size)
-{
-    uintptr_t f = (uintptr_t)field;
-    uintptr_t b = (uintptr_t)base;
-    return f >= b && size >= field_size && f - b <= size - field_size;
-}
-
 int casty_ctx_ask(casty_ctx_t *ctx, casty_ref_t target, uint32_t type, void *request,
                   size_t request_size, casty_ref_t *reply_to, casty_duration_t timeout,
                   uint32_t answer_type, uint64_t *ask_id)
 {
     if (ctx == NULL || request == NULL || reply_to == NULL ||
-        !inside(reply_to, sizeof *reply_to, request, request_size) || type >= CASTY_TYPE_RESERVED ||
-        answer_type >= CASTY_TYPE_RESERVED || timeout <= 0) {
+        !casty__field_inside(reply_to, sizeof *reply_to, request, request_size) ||
+        type >= CASTY_TYPE_RESERVED || answer_type >= CASTY_TYPE_RESERVED || timeout <= 0) {
         return CASTY_EINVAL;
     }
     if (target.cell == NULL) {

@@ -722,7 +722,7 @@ void casty__timers_destroy(casty_system_t *system)
 
 static int check_message(casty_system_t *system, uint32_t type, const void *payload, size_t size)
 {
-    if ((payload == NULL && size > 0) || type >= CASTY_TYPE_RESERVED) {
+    if (casty__message_malformed(type, payload, size)) {
         return CASTY_EINVAL;
     }
     return size > system->max_payload ? CASTY_EMSGSIZE : CASTY_OK;
