@@ -30,6 +30,18 @@ static inline casty_system_t *make_system(uint32_t workers)
     return make_system_from(&config);
 }
 
+/* Creates a system of `workers` workers whose asks only wait (no
+ * ask_runs_target): for a test that holds a handler past an ask's timeout,
+ * which the asking thread would otherwise be running itself. */
+static inline casty_system_t *make_waiting_system(uint32_t workers)
+{
+    casty_config_t config;
+    casty_config_init(&config);
+    config.workers = workers;
+    config.ask_runs_target = false;
+    return make_system_from(&config);
+}
+
 /* A suite's .init: sys becomes a system of 4 workers. */
 static inline void start_system(void)
 {

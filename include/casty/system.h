@@ -98,6 +98,17 @@ typedef struct casty_config {
                                   first one, 0..CASTY_MAX_BLOCKING_THREADS
                                   (0: casty_ctx_pipe is refused);
                                   casty_config_init sets 4 */
+    bool ask_runs_target;      /* true: an ask (casty_ask) whose request finds
+                                  its target idle runs the target on the
+                                  asking thread, instead of waking a worker
+                                  and sleeping until one has run it, so that
+                                  the ask costs no context switch; the ask
+                                  then returns once that run (a batch of the
+                                  target's messages, as a worker's) is over,
+                                  so a handler that runs past the ask's
+                                  timeout holds its asker until it returns.
+                                  false: an ask only waits, and its timeout
+                                  always holds. casty_config_init sets true */
 } casty_config_t;
 
 /* Fills the caller's `config` with the defaults given above. A config holds

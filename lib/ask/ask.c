@@ -20,7 +20,17 @@
  * only while the target's gen still names the incarnation asked, and before
  * the request's gen check: either the request fails the check, or the stop
  * finds the watch. A stop costs what its own watchers cost, however many
- * asks wait on other actors. */
+ * asks wait on other actors.
+ *
+ * An asker whose request finds its target idle runs the target itself,
+ * instead of queueing it for a worker and sleeping until a worker has run
+ * it: its push cleared the idle bit, so it is the mailbox's consumer, as a
+ * worker that took the actor from a queue would be, and one run at a time
+ * still holds. The run is an ordinary run of the actor (a batch of its
+ * messages, other senders' among them), on a guest worker of the asking
+ * thread's (sched.h), kept per thread like the promise; what it makes
+ * runnable goes to the injector. A reply then comes before the asker waits:
+ * an ask of an idle actor costs no context switch and no system call. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +38,7 @@
 #include "casty/error.h"
 #include "actor/watch.h"
 #include "ask/ask.h"
+#include "actor/actor.h"
 #include "mem/envelope.h"
 #include "platform/platform.h"
 #include "sched/sched.h"
@@ -65,6 +76,12 @@ typedef struct kept_promise {
 } kept_promise_t;
 
 static __thread kept_promise_t kept;
+/* The thread's guest worker, kept the same way for one system at a time. */
+static __thread struct {
+    casty_system_t *system;
+    uint64_t serial;
+    casty__worker_t *guest;
+} kept_guest;
 static pthread_key_t kept_key;
 static pthread_once_t kept_key_once = PTHREAD_ONCE_INIT;
 
@@ -72,14 +89,74 @@ static void give_back_kept(void *arg)
 {
     (void)arg;
     if (kept.promise != NULL) {
-        casty__system_give_back(kept.system, kept.serial, kept.promise);
+        casty__system_give_back(kept.system, kept.serial, kept.promise, NULL);
         kept.promise = NULL;
+    }
+    if (kept_guest.guest != NULL) {
+        casty__system_give_back(kept_guest.system, kept_guest.serial, NULL, kept_guest.guest);
+        kept_guest.guest = NULL;
     }
 }
 
 static void make_kept_key(void)
 {
     pthread_key_create(&kept_key, give_back_kept);
+}
+
+/* Registers the thread-exit hand-back of what the thread keeps. */
+static void keep_until_exit(void)
+{
+    pthread_once(&kept_key_once, make_kept_key);
+    pthread_setspecific(kept_key, &kept);
+}
+
+/* This thread's guest worker for `system`, or NULL when out of memory. A
+ * guest kept for another system goes back to it. */
+static casty__worker_t *guest_take(casty_system_t *system)
+{
+    if (kept_guest.guest != NULL) {
+        if (kept_guest.system == system && kept_guest.serial == system->serial) {
+            return kept_guest.guest;
+        }
+        casty__system_give_back(kept_guest.system, kept_guest.serial, NULL, kept_guest.guest);
+        kept_guest.guest = NULL;
+    }
+    pthread_mutex_lock(&system->lock);
+    casty__worker_t *g = system->free_guests;
+    if (g != NULL) {
+        system->free_guests = g->free_guest_next;
+    }
+    pthread_mutex_unlock(&system->lock);
+    if (g == NULL) {
+        if (posix_memalign((void **)&g, CK_MD_CACHELINE, sizeof *g) != 0) {
+            return NULL;
+        }
+        memset(g, 0, sizeof *g);
+        casty__worker_init(g, system, UINT32_MAX, true);
+        pthread_mutex_lock(&system->lock);
+        g->guest_next = atomic_load_explicit(&system->guests, memory_order_relaxed);
+        atomic_store_explicit(&system->guests, g, memory_order_release);
+        pthread_mutex_unlock(&system->lock);
+    }
+    keep_until_exit();
+    kept_guest.system = system;
+    kept_guest.serial = system->serial;
+    kept_guest.guest = g;
+    return g;
+}
+
+/* Runs `actor`, which this thread's send has claimed, as a worker would;
+ * without a guest (out of memory), a worker runs it. */
+static void run_claimed(casty_system_t *system, casty__actor_t *actor)
+{
+    casty__worker_t *g = guest_take(system);
+    if (g == NULL) {
+        casty__sched_submit(system, actor, false);
+        return;
+    }
+    casty__current_worker = g;
+    casty__actor_run(g, actor);
+    casty__current_worker = NULL;
 }
 
 static bool kept_for(const casty_system_t *system)
@@ -218,8 +295,7 @@ static void promise_retire(casty_system_t *system, casty__promise_t *p, bool own
     atomic_store_explicit(&p->target_stopped, 0, memory_order_relaxed);
     atomic_store_explicit(&p->ready, PROMISE_WAITING, memory_order_relaxed);
     if (!kept_for(system) && kept.promise == NULL) {
-        pthread_once(&kept_key_once, make_kept_key);
-        pthread_setspecific(kept_key, &kept);
+        keep_until_exit();
         kept.system = system;
         kept.serial = system->serial;
         kept.promise = p;
@@ -348,7 +424,13 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     *reply_to = (casty_ref_t){&p->cell, gen};
     int64_t deadline = deadline_after(timeout);
     casty__watch_promise_begin(p, gen, target.cell, target.gen);
+    casty__actor_t *claimed = NULL;
+    casty__claim_here = system->ask_runs_target ? &claimed : NULL;
     rc = casty__send(target.cell, target.gen, type, request, request_size);
+    casty__claim_here = NULL;
+    if (claimed != NULL) {
+        run_claimed(system, claimed);
+    }
     bool own = true;
     if (rc == CASTY_OK) {
         rc = await_reply(system, p, gen, reply, reply_size, info, deadline, &own);

@@ -70,6 +70,7 @@
 #define SLOT_WATCH_MAX_NS 1000000
 
 __thread casty__worker_t *casty__current_worker;
+__thread casty__actor_t **casty__claim_here;
 
 static void notify(casty_system_t *system)
 {
@@ -115,7 +116,12 @@ static void wake_parked(casty_system_t *system)
 void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool woken)
 {
     casty__worker_t *w = casty__worker_of(system);
-    if (w == NULL) {
+    if (w == NULL || w->guest) {
+        casty__actor_t **here = casty__claim_here;
+        if (woken && here != NULL && *here == NULL && w == NULL) {
+            *here = actor;
+            return;
+        }
         casty__injector_push(&system->injector, &actor->runnable);
         notify(system);
         return;
@@ -415,29 +421,39 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+void casty__worker_init(casty__worker_t *w, casty_system_t *system, uint32_t index, bool guest)
+{
+    casty__wsqueue_init(&w->queue);
+    w->system = system;
+    w->plain_slots = system->plain_slots;
+    w->guest = guest;
+    w->ticks = INJECTOR_INTERVAL;
+    w->index = index;
+    w->rng = 0x9e3779b97f4a7c15ull * (index + 1);
+    w->free_cells = NULL;
+    w->free_count = 0;
+    w->mute_on = NULL;
+    w->guest_next = NULL;
+    w->free_guest_next = NULL;
+    atomic_init(&w->next, NULL);
+    atomic_init(&w->next_fills, 0);
+    atomic_init(&w->next_owner, 0);
+    atomic_init(&w->next_thieves, 0);
+    atomic_init(&w->spawned, 0);
+    atomic_init(&w->stopped, 0);
+    atomic_init(&w->sent, 0);
+    atomic_init(&w->handled, 0);
+    atomic_init(&w->unhandled, 0);
+    atomic_init(&w->dropped, 0);
+    atomic_init(&w->failed, 0);
+    atomic_init(&w->restarts, 0);
+}
+
 int casty__sched_start(casty_system_t *system)
 {
     system->plain_slots = casty__membarrier_init();
     for (uint32_t i = 0; i < system->nworkers; i++) {
-        casty__worker_t *w = &system->workers[i];
-        casty__wsqueue_init(&w->queue);
-        w->system = system;
-        w->plain_slots = system->plain_slots;
-        w->ticks = INJECTOR_INTERVAL;
-        w->index = i;
-        w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
-        atomic_init(&w->next, NULL);
-        atomic_init(&w->next_fills, 0);
-        atomic_init(&w->next_owner, 0);
-        atomic_init(&w->next_thieves, 0);
-        atomic_init(&w->spawned, 0);
-        atomic_init(&w->stopped, 0);
-        atomic_init(&w->sent, 0);
-        atomic_init(&w->handled, 0);
-        atomic_init(&w->unhandled, 0);
-        atomic_init(&w->dropped, 0);
-        atomic_init(&w->failed, 0);
-        atomic_init(&w->restarts, 0);
+        casty__worker_init(&system->workers[i], system, i, false);
     }
     for (uint32_t i = 0; i < system->nworkers; i++) {
         if (pthread_create(&system->workers[i].thread, NULL, worker_main, &system->workers[i]) !=

@@ -44,6 +44,10 @@ typedef struct casty__worker {
     uint32_t next_sends; /* sends by the running handler since the slot filled */
     uint32_t ticks;      /* runs left before the injector's turn */
     bool plain_slots;    /* the system's, kept on this line (sched.c) */
+    /* A guest: not one of the pool's, but the worker of a thread outside it
+     * that runs the actor its ask has claimed (ask.c). What a guest's run
+     * makes runnable goes to the injector. */
+    bool guest;
     uint32_t index;
     uint64_t rng; /* victim choice */
     casty_system_t *system;
@@ -53,6 +57,8 @@ typedef struct casty__worker {
     casty__cell_t *mute_on;
     uint32_t free_count;
     pthread_t thread;
+    struct casty__worker *guest_next;      /* on the system's list of guests */
+    struct casty__worker *free_guest_next; /* on its list of free guests */
 
     /* Written by the owner alone (a load and a release store, no RMW),
      * summed by casty_system_stats and casty_wait_quiet. */
@@ -104,11 +110,17 @@ static inline void casty__sched_on_send(casty_system_t *system)
     }
 }
 
+/* Gives `w` its first state as worker number `index` of `system`, before
+ * any thread uses it; a guest (`guest`) is never started. */
+void casty__worker_init(casty__worker_t *w, casty_system_t *system, uint32_t index, bool guest);
 int casty__sched_start(casty_system_t *system);
 void casty__sched_stop(casty_system_t *system);
 /* Makes `actor` runnable. `woken` says a message woke it (it may then run
  * next on this worker); otherwise it yielded or is new, and goes behind the
- * others. Any thread. */
+ * others. Any thread. On a thread outside the pool, an actor woken while
+ * `casty__claim_here` points at an empty slot goes into it instead: the
+ * thread runs it itself (ask.c). */
 void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool woken);
+extern __thread casty__actor_t **casty__claim_here;
 
 #endif

@@ -49,14 +49,21 @@ static void live_remove(casty_system_t *system)
     pthread_mutex_unlock(&live_lock);
 }
 
-void casty__system_give_back(casty_system_t *system, uint64_t serial, casty__promise_t *promise)
+void casty__system_give_back(casty_system_t *system, uint64_t serial, casty__promise_t *promise,
+                             casty__worker_t *guest)
 {
     pthread_mutex_lock(&live_lock);
     for (casty_system_t *s = live_systems; s != NULL; s = s->next_live) {
         if (s == system && s->serial == serial) {
             pthread_mutex_lock(&s->lock);
-            promise->free_next = s->free_promises;
-            s->free_promises = promise;
+            if (promise != NULL) {
+                promise->free_next = s->free_promises;
+                s->free_promises = promise;
+            }
+            if (guest != NULL) {
+                guest->free_guest_next = s->free_guests;
+                s->free_guests = guest;
+            }
             pthread_mutex_unlock(&s->lock);
             break;
         }
@@ -80,6 +87,7 @@ void casty_config_init(casty_config_t *config)
     config->name = "casty";
     config->max_payload = DEFAULT_MAX_PAYLOAD;
     config->blocking_threads = DEFAULT_BLOCKING_THREADS;
+    config->ask_runs_target = true;
 }
 
 static bool config_valid(const casty_config_t *c)
@@ -107,6 +115,12 @@ static void free_system(casty_system_t *s)
     casty__blocking_destroy(s);
     casty__timers_destroy(s);
     casty__names_destroy(&s->names);
+    casty__worker_t *g = atomic_load_explicit(&s->guests, memory_order_relaxed);
+    while (g != NULL) {
+        casty__worker_t *next = g->guest_next;
+        free(g);
+        g = next;
+    }
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     free(s->workers);
@@ -146,6 +160,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
     s->nworkers = config->workers;
     s->max_payload = config->max_payload;
+    s->ask_runs_target = config->ask_runs_target;
     s->name = strdup(config->name);
     size_t workers_size = sizeof *s->workers * s->nworkers;
     if (posix_memalign((void **)&s->workers, CK_MD_CACHELINE, workers_size) != 0) {
@@ -174,6 +189,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     atomic_init(&s->stop_waiters, 0);
     atomic_init(&s->callers, 0);
     atomic_init(&s->all_promises, NULL);
+    atomic_init(&s->guests, NULL);
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
         atomic_init(&s->outside_sends[i].begun, 0);
         atomic_init(&s->outside_sends[i].ended, 0);
@@ -291,18 +307,26 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
  * with release, and read here with acquire, so a total of outcomes equal to
  * the total of sends read after it means that, at a moment between the two
  * reads, every message sent had its outcome. */
+static void add_worker(const casty__worker_t *w, casty_stats_t *out)
+{
+    out->handled += atomic_load_explicit(&w->handled, memory_order_acquire);
+    out->unhandled += atomic_load_explicit(&w->unhandled, memory_order_acquire);
+    out->dropped += atomic_load_explicit(&w->dropped, memory_order_acquire);
+    out->failed += atomic_load_explicit(&w->failed, memory_order_acquire);
+    out->restarts += atomic_load_explicit(&w->restarts, memory_order_acquire);
+    out->spawned += atomic_load_explicit(&w->spawned, memory_order_acquire);
+    out->stopped += atomic_load_explicit(&w->stopped, memory_order_acquire);
+}
+
 static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
 {
     memset(out, 0, sizeof *out);
     for (uint32_t i = 0; i < s->nworkers; i++) {
-        casty__worker_t *w = &s->workers[i];
-        out->handled += atomic_load_explicit(&w->handled, memory_order_acquire);
-        out->unhandled += atomic_load_explicit(&w->unhandled, memory_order_acquire);
-        out->dropped += atomic_load_explicit(&w->dropped, memory_order_acquire);
-        out->failed += atomic_load_explicit(&w->failed, memory_order_acquire);
-        out->restarts += atomic_load_explicit(&w->restarts, memory_order_acquire);
-        out->spawned += atomic_load_explicit(&w->spawned, memory_order_acquire);
-        out->stopped += atomic_load_explicit(&w->stopped, memory_order_acquire);
+        add_worker(&s->workers[i], out);
+    }
+    casty__worker_t *guests = atomic_load_explicit(&s->guests, memory_order_acquire);
+    for (casty__worker_t *g = guests; g != NULL; g = g->guest_next) {
+        add_worker(g, out);
     }
     out->spawned += atomic_load_explicit(&s->spawned_outside, memory_order_acquire);
     out->stopped += atomic_load_explicit(&s->stopped_outside, memory_order_acquire);
@@ -325,6 +349,12 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     uint64_t sent = 0;
     for (uint32_t i = 0; i < s->nworkers; i++) {
         sent += atomic_load_explicit(&s->workers[i].sent, memory_order_acquire);
+    }
+    /* Read again: a guest made since the first read has sends in the
+     * total and no outcomes, which errs towards not yet quiet. */
+    guests = atomic_load_explicit(&s->guests, memory_order_acquire);
+    for (casty__worker_t *g = guests; g != NULL; g = g->guest_next) {
+        sent += atomic_load_explicit(&g->sent, memory_order_acquire);
     }
     uint64_t begun = 0;
     for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {

@@ -93,6 +93,12 @@ struct casty_system {
     casty__slab_t *slabs;
     casty__promise_t *free_promises;
     casty__promise_t *free_replies; /* reply addresses of casty_ctx_ask */
+    /* The guests (sched.h, ask.c): every one made, newest first, each freed
+     * only by destroy, so that the stats may walk the list without the
+     * lock; and those whose thread has exited, for the next to take. */
+    _Atomic(casty__worker_t *) guests;
+    casty__worker_t *free_guests;
+    bool ask_runs_target; /* config.ask_runs_target */
     _Atomic uint64_t next_ask_id;
     /* Every promise ever made, newest first; a promise is freed only by
      * destroy, so a stopping actor may walk the list without the lock. */
@@ -130,8 +136,10 @@ struct casty_system {
 };
 
 /* system.c */
-/* Puts a promise kept by an exiting thread back in the pool of `system`, if
- * the system with that address and serial number still lives. */
-void casty__system_give_back(casty_system_t *system, uint64_t serial, casty__promise_t *promise);
+/* Puts a promise and a guest kept by an exiting thread (either may be
+ * NULL) back in the pools of `system`, if the system with that address and
+ * serial number still lives. */
+void casty__system_give_back(casty_system_t *system, uint64_t serial, casty__promise_t *promise,
+                             casty__worker_t *guest);
 
 #endif

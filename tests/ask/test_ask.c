@@ -45,6 +45,7 @@ enum {
     MSG_QUIT,      /* stops without replying */
     MSG_ECHO_QUIT, /* replies, then stops */
     MSG_FORWARD,   /* hands the request on to forward_to, which answers */
+    MSG_WHERE,     /* answers with the thread that runs it, after delay_ms */
 };
 
 /* For MSG_FORWARD: where the server hands the request on. */
@@ -79,6 +80,12 @@ static atomic_int late_started;
 static atomic_int late_gate;
 static atomic_int late_tell_rc = 1;
 static atomic_int late_done;
+
+/* For MSG_WHERE: the thread that ran the handler, and the request's a. */
+typedef struct where_reply {
+    pthread_t thread;
+    uint64_t a;
+} where_reply_t;
 
 /* For MSG_NESTED: what an ask from inside a handler returned. */
 typedef struct nested_reply {
@@ -142,6 +149,12 @@ static casty_behavior_t server_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
     case MSG_FORWARD:
         casty_tell(forward_to, MSG_ECHO, q, sizeof *q);
         break;
+    case MSG_WHERE: {
+        where_reply_t w = {.thread = pthread_self(), .a = q->a};
+        sleep_ns((int64_t)q->b * 1000000);
+        casty_tell(q->reply_to, MSG_WHERE, &w, sizeof w);
+        break;
+    }
     default:
         return casty_unhandled();
     }
@@ -234,8 +247,13 @@ Test(ask, no_reply_times_out)
     cr_expect_lt(ms, 1000.0);
 }
 
+/* The handler is held past the timeout: on a system whose asks only wait,
+ * for this thread would otherwise run it (see the tests of
+ * ask_runs_target below). */
 Test(ask, a_late_reply_is_dropped_counted_and_never_written)
 {
+    casty_system_destroy(sys);
+    sys = make_waiting_system(4);
     casty_ref_t s = spawn_server();
     echo_req_t q = {.a = 7, .b = 8};
     echo_reply_t r;
@@ -660,4 +678,99 @@ Test(ask, asking_a_reply_address_is_einval)
         casty_ask(q.reply_to, MSG_ECHO, &q2, sizeof q2, &q2.reply_to, &r, sizeof r, ASK_TIMEOUT),
         CASTY_EINVAL);
     cr_expect_eq(casty_stop(q.reply_to), CASTY_EINVAL, "a reply address is not an actor");
+}
+
+/* ---- ask_runs_target: the asking thread runs an idle target ---- */
+
+static where_reply_t ask_where(casty_ref_t s, uint64_t a, uint64_t delay_ms,
+                               casty_duration_t timeout, int *rc)
+{
+    echo_req_t q = {.a = a, .b = delay_ms};
+    where_reply_t w = {.a = 0};
+    *rc = casty_ask(s, MSG_WHERE, &q, sizeof q, &q.reply_to, &w, sizeof w, timeout);
+    return w;
+}
+
+Test(ask, an_idle_target_runs_on_the_asking_thread_and_counts_as_handled)
+{
+    casty_ref_t s = spawn_server();
+    cr_assert_eq(casty_wait_quiet(sys, CASTY_SECONDS(10)), CASTY_OK);
+    casty_stats_t before = stats_of(sys);
+    /* The target is idle between asks, but a worker that ran it (its start,
+     * here) may still be marking it idle when the next ask comes: that ask
+     * is then left to the workers, which may happen again. Most run here. */
+    uint32_t here = 0;
+    for (uint64_t i = 1; i <= 100; i++) {
+        int rc;
+        where_reply_t w = ask_where(s, i, 0, ASK_TIMEOUT, &rc);
+        cr_assert_eq(rc, CASTY_OK, "ask %llu: %s", (unsigned long long)i, casty_strerror(rc));
+        cr_assert_eq(w.a, i);
+        here += pthread_equal(w.thread, pthread_self()) ? 1 : 0;
+    }
+    cr_expect_geq(here, 50, "only %u of 100 asks ran on the asking thread", here);
+    cr_assert_eq(casty_wait_quiet(sys, CASTY_SECONDS(10)), CASTY_OK);
+    casty_stats_t after = stats_of(sys);
+    cr_expect_eq(after.sent - before.sent, 200, "100 requests and 100 replies sent");
+    cr_expect_eq(after.handled - before.handled, 100, "the requests handled");
+    cr_expect_eq(after.replies - before.replies, 100);
+    cr_expect_eq(after.queued, 0);
+}
+
+Test(ask, without_ask_runs_target_a_worker_runs_the_target)
+{
+    casty_system_destroy(sys);
+    sys = make_waiting_system(2);
+    casty_ref_t s = spawn_server();
+    for (uint64_t i = 1; i <= 20; i++) {
+        int rc;
+        where_reply_t w = ask_where(s, i, 0, ASK_TIMEOUT, &rc);
+        cr_assert_eq(rc, CASTY_OK, "ask: %s", casty_strerror(rc));
+        cr_expect(!pthread_equal(w.thread, pthread_self()), "the asking thread ran the target");
+    }
+}
+
+/* What the header says of a handler that outlasts the timeout when its
+ * asker runs it: the ask returns once the handler has, with its reply. */
+Test(ask, a_target_run_by_its_asker_past_the_timeout_still_gives_its_reply)
+{
+    casty_ref_t s = spawn_server();
+    int rc;
+    /* Until one ask has run here: from then on this thread leaves the
+     * target idle after each (the test above says why not at once). */
+    bool ran_here = false;
+    for (int i = 0; i < 1000 && !ran_here; i++) {
+        where_reply_t w = ask_where(s, 1, 0, ASK_TIMEOUT, &rc);
+        cr_assert_eq(rc, CASTY_OK, "ask: %s", casty_strerror(rc));
+        ran_here = pthread_equal(w.thread, pthread_self());
+    }
+    cr_assert(ran_here, "no ask of the idle target ran on the asking thread");
+    int64_t t0 = now_ns();
+    where_reply_t w = ask_where(s, 9, 30, CASTY_MILLIS(5), &rc);
+    double ms = (double)(now_ns() - t0) / 1e6;
+    cr_expect_eq(rc, CASTY_OK, "ask: %s", casty_strerror(rc));
+    cr_expect_eq(w.a, 9);
+    cr_expect(pthread_equal(w.thread, pthread_self()));
+    cr_expect_geq(ms, 29.0, "returned after %.1f ms, before the 30 ms handler", ms);
+    cr_expect_eq(late_replies(), 0);
+}
+
+/* A target another thread is running is not run here: the ask waits, and
+ * its timeout holds. */
+Test(ask, a_busy_target_is_left_to_whoever_runs_it)
+{
+    casty_ref_t s = spawn_server();
+    echo_req_t q = {.a = 1, .b = 2, .reply_to = CASTY_REF_NONE};
+    cr_assert_eq(casty_tell(s, MSG_LATE, &q, sizeof q), CASTY_OK);
+    wait_flag(&late_started, 10.0);
+    cr_assert_eq(atomic_load(&late_started), 1);
+    int rc;
+    int64_t t0 = now_ns();
+    (void)ask_where(s, 3, 0, CASTY_MILLIS(20), &rc);
+    double ms = (double)(now_ns() - t0) / 1e6;
+    cr_expect_eq(rc, CASTY_ETIMEDOUT, "ask: %s", casty_strerror(rc));
+    cr_expect_lt(ms, 5000.0, "an ask with a 20 ms timeout took %.1f ms", ms);
+    atomic_store(&late_gate, 1);
+    wait_flag(&late_done, 10.0);
+    cr_assert_eq(casty_wait_quiet(sys, CASTY_SECONDS(10)), CASTY_OK);
+    cr_expect_eq(late_replies(), 1, "the request's reply came after its ask had ended");
 }

@@ -25,6 +25,7 @@
     TYPE(casty_config_t)                                                                           \
     MEMBER(casty_config_t, name)                                                                   \
     MEMBER(casty_config_t, max_payload)                                                            \
+    MEMBER(casty_config_t, ask_runs_target)                                                        \
     TYPE(casty_stats_t)                                                                            \
     MEMBER(casty_stats_t, rejected)                                                                \
     MEMBER(casty_stats_t, events_dropped)                                                          \
