@@ -17,7 +17,7 @@
  *   - then asks race the shutdown: each returns OK, CASTY_ENOACTOR or
  *     CASTY_ESHUTDOWN, none hangs, and once it is down nothing is queued.
  *
- * Usage: stress_ask_inline [scale]   (default 1; 0.3 under ThreadSanitizer)
+ * Usage: stress_ask_inline [scale]   (default 1; 0.1 under ThreadSanitizer)
  * Exit status 0 on success, 1 with a message on stderr on failure.
  */
 #include <pthread.h>
@@ -38,7 +38,7 @@
 #define PUMP_PAUSE ((casty_duration_t)5000) /* ns */
 
 #if defined(__SANITIZE_THREAD__)
-#define DEFAULT_SCALE 0.3
+#define DEFAULT_SCALE 0.1
 #else
 #define DEFAULT_SCALE 1.0
 #endif
