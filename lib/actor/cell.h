@@ -79,31 +79,22 @@ struct casty__actor {
     _Atomic(struct casty__actor *) stopped_children;
     /* The link on the parent's stack of stopped children once the actor has
      * stopped, and while it lives and is muted, on the stack of the mailbox
-     * that muted it (actor/bound.h): never both at once. */
-    struct casty__actor *stopped_next;
+     * that muted it (actor/bound.h); in the cell pool while the cell is free
+     * (the parent reads a stopped child's link before it releases the cell).
+     * Never two at once. */
+    union {
+        struct casty__actor *stopped_next;
+        casty__actor_t *free_next;
+    };
     casty__runnable_t runnable; /* link in the injector */
-    /* Link in the cell pool while free. Here rather than with the owner's
-     * fields below, where it would cost 16 bytes of padding per actor:
-     * the behavior is 16-byte aligned and this fills the gap before it. */
-    casty__actor_t *free_next;
 
     /* Owner only: the thread running the actor. */
     casty_behavior_t behavior;
     uint32_t state;       /* a casty__actor_state_t */
     uint32_t stop_reason; /* a casty_stop_reason_t, set when its stop begins */
-    int32_t stop_code;    /* the failure's code, for CASTY_STOP_FAILED */
     bool escalated;       /* its stop is a failure its parent takes on (supervise.c) */
-    /* 1 while the actor, claimed, waits in no queue for a signal (supervise.c):
-     * whoever exchanges it to 0 submits it. */
-    _Atomic uint32_t parked;
     struct casty__supervision *supervision; /* NULL unless spawned supervised */
     uint32_t children;
-    casty__actor_t *parent; /* NULL for a top-level actor */
-    uint64_t parent_gen;
-    /* This incarnation's gen. The parent reads it to stop a child whose stop
-     * it has not yet heard of: by then the cell's gen has moved on, and a
-     * request naming that would stop the cell's next actor. */
-    uint64_t own_gen;
     casty__actor_t *first_child;
     casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
     casty__actor_t *prev_sibling;
@@ -111,13 +102,36 @@ struct casty__actor {
     const char *name;                  /* the last component of path */
     bool registered;                   /* path is in the system's name registry */
     struct casty__timer_table *timers; /* its timers (timer.h); NULL while it has none */
-    casty__envelope_t stub;            /* the mailbox's first consumed envelope */
+    /* The mailbox's first consumed envelope (mailbox.h). Of a stub the
+     * mailbox only ever reads and writes `next`: it is never handled, never
+     * drained and never freed (each consumer skips it by its address), so
+     * the owner's fields below share the rest of its bytes. */
+    union {
+        casty__envelope_t stub;
+        struct {
+            _Atomic(casty__envelope_t *) stub_next; /* stub.next: the mailbox's */
+            casty__actor_t *parent;                 /* NULL for a top-level actor */
+            /* This incarnation's gen. The parent reads it to stop a child
+             * whose stop it has not yet heard of: by then the cell's gen has
+             * moved on, and a request naming that would stop the cell's next
+             * actor. */
+            uint64_t own_gen;
+            /* 1 while the actor, claimed, waits in no queue for a signal
+             * (supervise.c): whoever exchanges it to 0 submits it. */
+            _Atomic uint32_t parked;
+            int32_t stop_code; /* the failure's code, for CASTY_STOP_FAILED */
+        };
+    };
     /* Owner only: the watches it holds (actor/watch.c); NULL while none. */
     struct casty__watch_table *watches;
     /* Written by its watchers, under the list's own lock: the watches on
      * this incarnation. Last, away from the fields every message touches. */
     casty__watch_list_t watchers;
 };
+
+_Static_assert(offsetof(casty__actor_t, stub_next) ==
+                   offsetof(casty__actor_t, stub) + offsetof(casty__envelope_t, next),
+               "the fields that share the stub leave its `next` alone");
 
 typedef struct casty__promise casty__promise_t;
 

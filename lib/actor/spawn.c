@@ -174,7 +174,6 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     a->children = 0;
     a->first_child = NULL;
     a->parent = parent;
-    a->parent_gen = parent != NULL ? parent->own_gen : 0;
     a->prev_sibling = NULL;
     a->next_sibling = NULL;
 
