@@ -67,6 +67,23 @@ typedef enum casty__actor_state {
 
 typedef struct casty__actor casty__actor_t;
 
+/* What few actors use, behind one pointer, so that an actor that uses none
+ * of it pays 8 bytes for it all: made by the actor's owner on first use (a
+ * spawn with a name or a supervisor, a first child, a timer, a watch) and
+ * kept with the cell for its later incarnations, until the system is
+ * destroyed (mem/pool.h). Owner only; a parent also reads its children's
+ * names. */
+typedef struct casty__actor_extras {
+    struct casty__supervision *supervision; /* NULL unless spawned supervised */
+    struct casty__timer_table *timers;      /* its timers (timer.h); NULL while it has none */
+    struct casty__watch_table *watches; /* the watches it holds (actor/watch.c); NULL while none */
+    char *path; /* "/a/b" when every ancestor is named, else just the name; NULL if anonymous */
+    const char *name; /* the last component of path */
+    bool registered;  /* path is in the system's name registry */
+    uint32_t children;
+    casty__actor_t *first_child;
+} casty__actor_extras_t;
+
 struct casty__actor {
     casty__cell_t cell;
     /* Written by other threads. The runtime's own signals are flags here,
@@ -90,18 +107,12 @@ struct casty__actor {
 
     /* Owner only: the thread running the actor. */
     casty_behavior_t behavior;
-    uint32_t state;       /* a casty__actor_state_t */
-    uint32_t stop_reason; /* a casty_stop_reason_t, set when its stop begins */
-    bool escalated;       /* its stop is a failure its parent takes on (supervise.c) */
-    struct casty__supervision *supervision; /* NULL unless spawned supervised */
-    uint32_t children;
-    casty__actor_t *first_child;
-    casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
+    uint32_t state;                /* a casty__actor_state_t */
+    uint32_t stop_reason;          /* a casty_stop_reason_t, set when its stop begins */
+    bool escalated;                /* its stop is a failure its parent takes on (supervise.c) */
+    casty__actor_extras_t *extras; /* NULL until first needed */
+    casty__actor_t *next_sibling;  /* siblings, or top-level actors under the system lock */
     casty__actor_t *prev_sibling;
-    char *path; /* "/a/b" when every ancestor is named, else just the name; NULL if anonymous */
-    const char *name;                  /* the last component of path */
-    bool registered;                   /* path is in the system's name registry */
-    struct casty__timer_table *timers; /* its timers (timer.h); NULL while it has none */
     /* The mailbox's first consumed envelope (mailbox.h). Of a stub the
      * mailbox only ever reads and writes `next`: it is never handled, never
      * drained and never freed (each consumer skips it by its address), so
@@ -122,8 +133,6 @@ struct casty__actor {
             int32_t stop_code; /* the failure's code, for CASTY_STOP_FAILED */
         };
     };
-    /* Owner only: the watches it holds (actor/watch.c); NULL while none. */
-    struct casty__watch_table *watches;
     /* Written by its watchers, under the list's own lock: the watches on
      * this incarnation. Last, away from the fields every message touches. */
     casty__watch_list_t watchers;

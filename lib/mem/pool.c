@@ -117,11 +117,22 @@ void casty__pool_each(casty_system_t *system, void (*fn)(casty__actor_t *actor))
     }
 }
 
+casty__actor_extras_t *casty__actor_extras_of(casty__actor_t *actor)
+{
+    if (actor->extras == NULL) {
+        actor->extras = calloc(1, sizeof *actor->extras);
+    }
+    return actor->extras;
+}
+
 void casty__pool_destroy(casty_system_t *system)
 {
     casty__slab_t *s = system->slabs;
     while (s != NULL) {
         casty__slab_t *next = s->next;
+        for (uint32_t i = 0; i < s->count; i++) {
+            free(s->cells[i].extras);
+        }
         free(s);
         s = next;
     }

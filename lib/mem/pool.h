@@ -13,6 +13,11 @@ void casty__actor_release(casty_system_t *system, casty__worker_t *worker, casty
  * or under the system lock (which keeps the list of slabs still) for an fn
  * that touches only what a cell shares with other threads. */
 void casty__pool_each(casty_system_t *system, void (*fn)(casty__actor_t *actor));
+/* Frees every slab, and every cell's extras. Only with the workers joined. */
 void casty__pool_destroy(casty_system_t *system);
+
+/* The actor's extras (actor/cell.h), made zeroed on the first call; NULL
+ * when out of memory. Its owner. */
+casty__actor_extras_t *casty__actor_extras_of(casty__actor_t *actor);
 
 #endif
