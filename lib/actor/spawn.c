@@ -152,7 +152,7 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     if (parent != NULL && (px = casty__actor_extras_of(parent)) == NULL) {
         return CASTY_ENOMEM;
     }
-    casty__actor_t *a = casty__actor_alloc(system, w);
+    casty__actor_t *a = casty__actor_alloc(system, w, behavior->env_size);
     if (a == NULL) {
         return CASTY_ENOMEM;
     }
@@ -183,10 +183,12 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
             return rc;
         }
     }
-    a->behavior.kind = behavior->kind;
-    a->behavior.env_size = behavior->env_size;
-    a->behavior.fn = behavior->fn;
-    memcpy(a->behavior.env, behavior->env, behavior->env_size);
+    a->behavior.env = a->env_inline;
+    a->env_room = casty__env_room(a->env_class);
+    if (!casty__actor_adopt(a, behavior)) {
+        abandon(system, w, a); /* larger than every class, and no spill */
+        return CASTY_ENOMEM;
+    }
     a->state = CASTY__ACTOR_NEW;
     a->stop_reason = CASTY_STOP_STOPPED;
     a->stop_code = 0;

@@ -237,7 +237,8 @@ static void restart_now(casty_ctx_t *ctx)
     casty__count(&ctx->worker->restarts);
     casty__events_lifecycle(a->cell.system, CASTY_EVENT_RESTARTED,
                             (casty_ref_t){&a->cell, a->own_gen}, 0, a->stop_code);
-    a->behavior = s->initial;
+    /* The spawn gave the cell room for it, inline or spilled: it cannot fail. */
+    (void)casty__actor_adopt(a, &s->initial);
     a->state = CASTY__ACTOR_NEW;
     casty__actor_start(ctx);
 }

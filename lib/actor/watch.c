@@ -489,7 +489,7 @@ void casty__watchers_notify(casty__actor_t *t, uint64_t gen, uint32_t reason, in
     casty__watch_t *w = list->first;
     list->first = NULL;
     list->last_gen = gen;
-    list->last_reason = reason;
+    list->last_reason = (uint16_t)reason;
     list->last_code = code;
     for (casty__watch_t *x = w; x != NULL; x = x->next) {
         x->linked = false; /* ours now: a cancel only races our CAS */

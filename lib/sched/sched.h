@@ -47,11 +47,11 @@ typedef struct casty__worker {
     uint32_t index;
     uint64_t rng; /* victim choice */
     casty_system_t *system;
-    casty__actor_t *free_cells; /* recycled actor cells */
+    casty__actor_t *free_cells[CASTY__ENV_CLASSES]; /* recycled actor cells, by class */
     /* The first full back-pressure mailbox a tell of the running handler
      * found: the run mutes the actor on it (actor/bound.h). */
     casty__cell_t *mute_on;
-    uint32_t free_count;
+    uint32_t free_count[CASTY__ENV_CLASSES];
     pthread_t thread;
 
     /* Written by the owner alone (a load and a release store, no RMW),
