@@ -41,12 +41,41 @@ static bool well_formed(const casty_behavior_t *b)
     return b->fn.receive != NULL && b->env_size <= CASTY_ENV_CAPACITY;
 }
 
-static void adopt(casty__actor_t *a, const casty_behavior_t *b)
+/* How a message ended, for the statistics. */
+typedef enum outcome { HANDLED, UNHANDLED, FAILED } outcome_t;
+
+/* The rare part of adopting a handler's or a setup's result: a behavior
+ * with no function or too large an environment stops the actor; one larger
+ * than the cell's room moves to its spill, and the actor fails with
+ * CASTY_ENOMEM when there is no memory for it (its supervisor decides). */
+static __attribute__((noinline, cold)) outcome_t
+adopt_slow(casty_ctx_t *ctx, const casty_behavior_t *b, bool in_setup)
 {
+    if (!well_formed(b)) {
+        invalid_behavior(ctx);
+        return HANDLED;
+    }
+    if (!casty__actor_adopt(ctx->actor, b)) {
+        casty__actor_fail(ctx, CASTY_ENOMEM, in_setup);
+        return FAILED;
+    }
+    return HANDLED;
+}
+
+/* Adopts a receive: its environment fits the cell's room (never above
+ * CASTY_ENV_CAPACITY), so one comparison checks both. */
+static inline __attribute__((always_inline)) outcome_t
+adopt(casty_ctx_t *ctx, const casty_behavior_t *b, bool in_setup)
+{
+    casty__actor_t *a = ctx->actor;
+    if (__builtin_expect(b->fn.receive == NULL || b->env_size > a->env_room, 0)) {
+        return adopt_slow(ctx, b, in_setup);
+    }
     a->behavior.kind = b->kind;
     a->behavior.env_size = b->env_size;
-    a->behavior.fn = b->fn;
+    a->behavior.fn.receive = b->fn.receive;
     memcpy(a->behavior.env, b->env, b->env_size);
+    return HANDLED;
 }
 
 /* Runs a setup and the setups it returns, and adopts the result. */
@@ -64,11 +93,7 @@ static void run_setup(casty_ctx_t *ctx, const casty_behavior_t *setup)
     switch ((casty_behavior_kind_t)current.kind) {
     case CASTY_BEHAVIOR_RECEIVE:
     case CASTY_BEHAVIOR_RECEIVE_SIGNALS:
-        if (!well_formed(&current)) {
-            invalid_behavior(ctx);
-            return;
-        }
-        adopt(ctx->actor, &current);
+        (void)adopt(ctx, &current, true);
         return;
     case CASTY_BEHAVIOR_STOPPED:
         ctx->stop_self = true;
@@ -85,9 +110,6 @@ static void run_setup(casty_ctx_t *ctx, const casty_behavior_t *setup)
     }
 }
 
-/* How a message ended, for the statistics. */
-typedef enum outcome { HANDLED, UNHANDLED, FAILED } outcome_t;
-
 /* Adopts the behavior a handler returned. Inlined into both its callers:
  * called out of line (once handle_watch called it too) it cost pingpong 12
  * instructions a round trip. */
@@ -100,12 +122,7 @@ static inline __attribute__((always_inline)) outcome_t apply(casty_ctx_t *ctx,
         return HANDLED;
     case CASTY_BEHAVIOR_RECEIVE:
     case CASTY_BEHAVIOR_RECEIVE_SIGNALS:
-        if (!well_formed(next)) {
-            invalid_behavior(ctx);
-            return HANDLED;
-        }
-        adopt(a, next);
-        return HANDLED;
+        return adopt(ctx, next, false);
     case CASTY_BEHAVIOR_SETUP:
         run_setup(ctx, next);
         return HANDLED;
@@ -130,7 +147,11 @@ void casty__actor_start(casty_ctx_t *ctx)
     casty__actor_t *a = ctx->actor;
     a->state = CASTY__ACTOR_RUNNING;
     if (a->behavior.kind == CASTY_BEHAVIOR_SETUP) {
-        casty_behavior_t setup = a->behavior;
+        casty_behavior_t setup;
+        setup.kind = a->behavior.kind;
+        setup.env_size = a->behavior.env_size;
+        setup.fn.setup = a->behavior.fn.setup;
+        memcpy(setup.env, a->behavior.env, a->behavior.env_size);
         run_setup(ctx, &setup);
     }
 }

@@ -6,7 +6,10 @@
 
 #include <stdbool.h>
 
+#include <string.h>
+
 #include "actor/cell.h"
+#include "mem/pool.h"
 #include "sched/sched.h"
 #include "system/system.h"
 
@@ -55,6 +58,31 @@ void casty__actor_begin_stop(casty_ctx_t *ctx);
 /* Handles the stops of children that have signalled since the last call;
  * may finalize a stopping actor (ctx->dead). */
 void casty__actor_take_stopped_children(casty_ctx_t *ctx);
+
+/* The room a cell of `env_class` has for an environment: its class's
+ * bytes, never above CASTY_ENV_CAPACITY, so that a behavior that fits is
+ * well formed. */
+static inline uint32_t casty__env_room(uint32_t env_class)
+{
+    uint32_t bytes = casty__env_class_bytes(env_class);
+    return bytes < CASTY_ENV_CAPACITY ? bytes : CASTY_ENV_CAPACITY;
+}
+
+/* Makes `b`, a receive or a setup whose environment fits within
+ * CASTY_ENV_CAPACITY, the actor's behavior, moving the environment to the
+ * cell's spill when it is larger than the cell's room (casty__actor_spill);
+ * false, with nothing changed, when that spill cannot be made. Its owner. */
+static inline bool casty__actor_adopt(casty__actor_t *a, const casty_behavior_t *b)
+{
+    if (__builtin_expect(b->env_size > a->env_room, 0) && !casty__actor_spill(a)) {
+        return false;
+    }
+    a->behavior.kind = b->kind;
+    a->behavior.env_size = b->env_size;
+    a->behavior.fn.receive = b->fn.receive;
+    memcpy(a->behavior.env, b->env, b->env_size);
+    return true;
+}
 
 /* Whether the actor, idle from now on, has a signal it has not acted on: a
  * child's stop, or (`running`: it was RUNNING, as incarnation `own_gen`) a

@@ -67,6 +67,62 @@ typedef enum casty__actor_state {
 
 typedef struct casty__actor casty__actor_t;
 
+/* The behavior an actor runs: a casty_behavior_t's fields, with its
+ * environment at `env`, the cell's own bytes (env_inline) or its spill. */
+typedef struct casty__cell_behavior {
+    uint32_t kind;     /* a casty_behavior_kind_t */
+    uint32_t env_size; /* bytes of env in use */
+    union {
+        casty_receive_fn receive;
+        casty_setup_fn setup;
+    } fn;
+    unsigned char *env;
+} casty__cell_behavior_t;
+
+/* Actor cells come in size classes, by the bytes of environment they hold
+ * inline: 16, 32 and 64 (none above CASTY_ENV_CAPACITY, rounded up to 16).
+ * A spawn takes a cell of the smallest class that holds its behavior's
+ * environment. */
+#define CASTY__ENV_CLASSES 3u
+#define CASTY__ENV_ROOM_MAX ((CASTY_ENV_CAPACITY + 15u) & ~15u)
+
+static inline uint32_t casty__env_class_bytes(uint32_t env_class)
+{
+    uint32_t bytes = 16u << env_class;
+    return bytes < CASTY__ENV_ROOM_MAX ? bytes : CASTY__ENV_ROOM_MAX;
+}
+
+/* The class of cell for an environment of `env_size` bytes: the largest,
+ * for one that no class holds (it spills at once). */
+static inline uint32_t casty__env_class_of(uint32_t env_size)
+{
+    uint32_t c = 0;
+    while (c + 1 < CASTY__ENV_CLASSES && casty__env_class_bytes(c) < env_size) {
+        c++;
+    }
+    return c;
+}
+
+/* What few actors use, behind one pointer, so that an actor that uses none
+ * of it pays 8 bytes for it all: made by the actor's owner on first use (a
+ * spawn with a name or a supervisor, a first child, a timer, a watch) and
+ * kept with the cell for its later incarnations, until the system is
+ * destroyed (mem/pool.h). Owner only; a parent also reads its children's
+ * names. */
+typedef struct casty__actor_extras {
+    struct casty__supervision *supervision; /* NULL unless spawned supervised */
+    struct casty__timer_table *timers;      /* its timers (timer.h); NULL while it has none */
+    struct casty__watch_table *watches; /* the watches it holds (actor/watch.c); NULL while none */
+    char *path; /* "/a/b" when every ancestor is named, else just the name; NULL if anonymous */
+    const char *name; /* the last component of path */
+    bool registered;  /* path is in the system's name registry */
+    uint32_t children;
+    casty__actor_t *first_child;
+    /* CASTY__ENV_ROOM_MAX bytes, 16-byte aligned, for the environment of a
+     * behavior larger than the cell's class; made at the first such, kept. */
+    unsigned char *spill;
+} casty__actor_extras_t;
+
 struct casty__actor {
     casty__cell_t cell;
     /* Written by other threads. The runtime's own signals are flags here,
@@ -77,47 +133,61 @@ struct casty__actor {
      * signaller then pokes the cell (cell.c). */
     _Atomic uint64_t stop_gen;
     _Atomic(struct casty__actor *) stopped_children;
-    /* The link on the parent's stack of stopped children once the actor has
-     * stopped, and while it lives and is muted, on the stack of the mailbox
-     * that muted it (actor/bound.h): never both at once. */
-    struct casty__actor *stopped_next;
-    casty__runnable_t runnable; /* link in the injector */
-    /* Link in the cell pool while free. Here rather than with the owner's
-     * fields below, where it would cost 16 bytes of padding per actor:
-     * the behavior is 16-byte aligned and this fills the gap before it. */
-    casty__actor_t *free_next;
+    /* The cell's one link, for the one list it can be on at a time: the
+     * injector while it is queued there; the stack of the mailbox that
+     * muted it while it lives and is muted (actor/bound.h), claimed and in
+     * no run queue; its parent's stack of stopped children once it has
+     * stopped; the cell pool while the cell is free. Each list's taker
+     * reads the link before the cell can go on to the next (the injector
+     * hands on no node before its link is written). */
+    union {
+        casty__runnable_t runnable;
+        struct casty__actor *stopped_next;
+        casty__actor_t *free_next;
+    };
 
     /* Owner only: the thread running the actor. */
-    casty_behavior_t behavior;
-    uint32_t state;       /* a casty__actor_state_t */
-    uint32_t stop_reason; /* a casty_stop_reason_t, set when its stop begins */
-    int32_t stop_code;    /* the failure's code, for CASTY_STOP_FAILED */
-    bool escalated;       /* its stop is a failure its parent takes on (supervise.c) */
-    /* 1 while the actor, claimed, waits in no queue for a signal (supervise.c):
-     * whoever exchanges it to 0 submits it. */
-    _Atomic uint32_t parked;
-    struct casty__supervision *supervision; /* NULL unless spawned supervised */
-    uint32_t children;
-    casty__actor_t *parent; /* NULL for a top-level actor */
-    uint64_t parent_gen;
-    /* This incarnation's gen. The parent reads it to stop a child whose stop
-     * it has not yet heard of: by then the cell's gen has moved on, and a
-     * request naming that would stop the cell's next actor. */
-    uint64_t own_gen;
-    casty__actor_t *first_child;
-    casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
+    casty__cell_behavior_t behavior;
+    uint8_t state;       /* a casty__actor_state_t */
+    uint8_t stop_reason; /* a casty_stop_reason_t, set when its stop begins */
+    bool escalated;      /* its stop is a failure its parent takes on (supervise.c) */
+    uint8_t env_class;   /* the size class of env_inline, fixed for the cell's life */
+    uint32_t env_room;   /* bytes at behavior.env, for this incarnation */
+    /* The mailbox's first consumed envelope (mailbox.h). Of a stub the
+     * mailbox only ever reads and writes `next`: it is never handled, never
+     * drained and never freed (each consumer skips it by its address), so
+     * the owner's fields below share the rest of its bytes. */
+    union {
+        casty__envelope_t stub;
+        struct {
+            _Atomic(casty__envelope_t *) stub_next; /* stub.next: the mailbox's */
+            casty__actor_t *parent;                 /* NULL for a top-level actor */
+            /* This incarnation's gen. The parent reads it to stop a child
+             * whose stop it has not yet heard of: by then the cell's gen has
+             * moved on, and a request naming that would stop the cell's next
+             * actor. */
+            uint64_t own_gen;
+            /* 1 while the actor, claimed, waits in no queue for a signal
+             * (supervise.c): whoever exchanges it to 0 submits it. */
+            _Atomic uint32_t parked;
+            int32_t stop_code; /* the failure's code, for CASTY_STOP_FAILED */
+        };
+    };
+    casty__actor_extras_t *extras; /* NULL until first needed */
+    casty__actor_t *next_sibling;  /* siblings, or top-level actors under the system lock */
     casty__actor_t *prev_sibling;
-    char *path; /* "/a/b" when every ancestor is named, else just the name; NULL if anonymous */
-    const char *name;                  /* the last component of path */
-    bool registered;                   /* path is in the system's name registry */
-    struct casty__timer_table *timers; /* its timers (timer.h); NULL while it has none */
-    casty__envelope_t stub;            /* the mailbox's first consumed envelope */
-    /* Owner only: the watches it holds (actor/watch.c); NULL while none. */
-    struct casty__watch_table *watches;
     /* Written by its watchers, under the list's own lock: the watches on
-     * this incarnation. Last, away from the fields every message touches. */
+     * this incarnation. Away from the fields every message touches. */
     casty__watch_list_t watchers;
+    /* The environment, inline: as many bytes as the cell's size class holds
+     * (casty__env_class_bytes), the cell's last bytes. A behavior that needs
+     * more moves to the cell's spill (casty__actor_extras_t). */
+    CASTY__ALIGNAS(16) unsigned char env_inline[];
 };
+
+_Static_assert(offsetof(casty__actor_t, stub_next) ==
+                   offsetof(casty__actor_t, stub) + offsetof(casty__envelope_t, next),
+               "the fields that share the stub leave its `next` alone");
 
 typedef struct casty__promise casty__promise_t;
 

@@ -36,39 +36,46 @@ static bool behavior_valid(const casty_behavior_t *b)
 static int assign_name(casty_system_t *system, casty__actor_t *parent, casty__actor_t *a,
                        const char *name, uint64_t gen)
 {
+    casty__actor_extras_t *x = casty__actor_extras_of(a);
+    if (x == NULL) {
+        return CASTY_ENOMEM;
+    }
     size_t len = strlen(name);
-    if (parent != NULL && !parent->registered) {
-        for (casty__actor_t *c = parent->first_child; c != NULL; c = c->next_sibling) {
-            if (c->name != NULL && strcmp(c->name, name) == 0) {
+    /* A parent has extras: its children are linked there. */
+    casty__actor_extras_t *px = parent != NULL ? parent->extras : NULL;
+    if (parent != NULL && !px->registered) {
+        for (casty__actor_t *c = px->first_child; c != NULL; c = c->next_sibling) {
+            if (c->extras != NULL && c->extras->name != NULL &&
+                strcmp(c->extras->name, name) == 0) {
                 return CASTY_EEXIST;
             }
         }
-        a->path = strdup(name);
-        if (a->path == NULL) {
+        x->path = strdup(name);
+        if (x->path == NULL) {
             return CASTY_ENOMEM;
         }
-        a->name = a->path;
+        x->name = x->path;
         return CASTY_OK;
     }
-    size_t prefix = parent != NULL ? strlen(parent->path) : 0;
-    a->path = malloc(prefix + 1 + len + 1);
-    if (a->path == NULL) {
+    size_t prefix = parent != NULL ? strlen(px->path) : 0;
+    x->path = malloc(prefix + 1 + len + 1);
+    if (x->path == NULL) {
         return CASTY_ENOMEM;
     }
     if (prefix > 0) {
-        memcpy(a->path, parent->path, prefix);
+        memcpy(x->path, px->path, prefix);
     }
-    a->path[prefix] = '/';
-    memcpy(a->path + prefix + 1, name, len + 1);
-    a->name = a->path + prefix + 1;
-    int rc = casty__names_insert(&system->names, a->path, a, gen);
+    x->path[prefix] = '/';
+    memcpy(x->path + prefix + 1, name, len + 1);
+    x->name = x->path + prefix + 1;
+    int rc = casty__names_insert(&system->names, x->path, a, gen);
     if (rc != CASTY_OK) {
-        free(a->path);
-        a->path = NULL;
-        a->name = NULL;
+        free(x->path);
+        x->path = NULL;
+        x->name = NULL;
         return rc;
     }
-    a->registered = true;
+    x->registered = true;
     return CASTY_OK;
 }
 
@@ -77,13 +84,16 @@ static int assign_name(casty_system_t *system, casty__actor_t *parent, casty__ac
  * it), except that nothing ran and nothing is counted as stopped. */
 static void abandon(casty_system_t *system, casty__worker_t *w, casty__actor_t *a)
 {
-    if (a->registered) {
-        casty__names_remove(&system->names, a->path);
+    casty__actor_extras_t *x = a->extras;
+    if (x != NULL) {
+        if (x->registered) {
+            casty__names_remove(&system->names, x->path);
+        }
+        free(x->path);
+        x->path = NULL;
+        x->name = NULL;
+        x->registered = false;
     }
-    free(a->path);
-    a->path = NULL;
-    a->name = NULL;
-    a->registered = false;
     uint64_t gen = atomic_load_explicit(&a->cell.gen, memory_order_relaxed);
     atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
     casty__watchers_notify(a, gen, CASTY_STOP_STOPPED, 0); /* a lookup may have led to a watch */
@@ -136,7 +146,13 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     if (!behavior_valid(behavior) || (name != NULL && !name_valid(name)) || !opts_valid(opts)) {
         return CASTY_EINVAL;
     }
-    casty__actor_t *a = casty__actor_alloc(system, w);
+    /* The parent's extras link its children: made before the cell is
+     * taken, so that there is nothing to undo when they cannot be. */
+    casty__actor_extras_t *px = NULL;
+    if (parent != NULL && (px = casty__actor_extras_of(parent)) == NULL) {
+        return CASTY_ENOMEM;
+    }
+    casty__actor_t *a = casty__actor_alloc(system, w, behavior->env_size);
     if (a == NULL) {
         return CASTY_ENOMEM;
     }
@@ -145,9 +161,13 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
      * claimed, so it waits for the first run. */
     casty__cell_open(&a->cell);
     uint64_t gen = atomic_load_explicit(&a->cell.gen, memory_order_relaxed);
-    a->path = NULL;
-    a->name = NULL;
-    a->registered = false;
+    if (a->extras != NULL) {
+        a->extras->path = NULL;
+        a->extras->name = NULL;
+        a->extras->registered = false;
+        a->extras->children = 0;
+        a->extras->first_child = NULL;
+    }
     int bound_rc = casty__bound_open(&a->cell, opts);
     if (bound_rc == CASTY_OK) {
         bound_rc = casty__supervision_open(a, opts, behavior);
@@ -163,28 +183,27 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
             return rc;
         }
     }
-    a->behavior.kind = behavior->kind;
-    a->behavior.env_size = behavior->env_size;
-    a->behavior.fn = behavior->fn;
-    memcpy(a->behavior.env, behavior->env, behavior->env_size);
+    a->behavior.env = a->env_inline;
+    a->env_room = casty__env_room(a->env_class);
+    if (!casty__actor_adopt(a, behavior)) {
+        abandon(system, w, a); /* larger than every class, and no spill */
+        return CASTY_ENOMEM;
+    }
     a->state = CASTY__ACTOR_NEW;
     a->stop_reason = CASTY_STOP_STOPPED;
     a->stop_code = 0;
     a->own_gen = gen;
-    a->children = 0;
-    a->first_child = NULL;
     a->parent = parent;
-    a->parent_gen = parent != NULL ? parent->own_gen : 0;
     a->prev_sibling = NULL;
     a->next_sibling = NULL;
 
     if (parent != NULL) {
-        a->next_sibling = parent->first_child;
-        if (parent->first_child != NULL) {
-            parent->first_child->prev_sibling = a;
+        a->next_sibling = px->first_child;
+        if (px->first_child != NULL) {
+            px->first_child->prev_sibling = a;
         }
-        parent->first_child = a;
-        parent->children++;
+        px->first_child = a;
+        px->children++;
     } else if (!add_root(system, a)) {
         abandon(system, w, a);
         return CASTY_ESHUTDOWN;
@@ -269,7 +288,8 @@ int casty_ctx_stop(casty_ctx_t *ctx, casty_ref_t ref)
         ctx->stop_self = true;
         return CASTY_OK;
     }
-    for (casty__actor_t *c = a->first_child; c != NULL; c = c->next_sibling) {
+    for (casty__actor_t *c = a->extras != NULL ? a->extras->first_child : NULL; c != NULL;
+         c = c->next_sibling) {
         if (&c->cell == ref.cell && c->own_gen == ref.gen) {
             casty__request_stop(c, ref.gen);
             return CASTY_OK;

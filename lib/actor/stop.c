@@ -38,10 +38,14 @@ static void count_stop(casty__worker_t *w, casty_system_t *system)
 
 static void release_name(casty__actor_t *a)
 {
-    free(a->path);
-    a->path = NULL;
-    a->name = NULL;
-    a->registered = false;
+    casty__actor_extras_t *x = a->extras;
+    if (x == NULL) {
+        return;
+    }
+    free(x->path);
+    x->path = NULL;
+    x->name = NULL;
+    x->registered = false;
 }
 
 /* Tells the parent that `a` has stopped: pushes it on the parent's stack of
@@ -94,8 +98,9 @@ static void finalize(casty_ctx_t *ctx)
     post_stop(ctx);
     ctx->dead = true;
     a->state = CASTY__ACTOR_DEAD;
-    if (a->registered) {
-        casty__names_remove(&system->names, a->path);
+    casty__actor_extras_t *x = a->extras;
+    if (x != NULL && x->registered) {
+        casty__names_remove(&system->names, x->path);
         release_name(a);
     } else if (a->parent == NULL) {
         release_name(a);
@@ -103,7 +108,9 @@ static void finalize(casty_ctx_t *ctx)
     /* A child of an anonymous parent keeps its name until the parent has
      * taken its stop: the parent compares its children's names when it
      * spawns (spawn.c), and only the parent may change its children. */
-    a->first_child = NULL;
+    if (x != NULL) {
+        x->first_child = NULL;
+    }
     casty__timers_release(a);  /* no timer of this incarnation is handled now */
     casty__watches_release(a); /* nor any watch's notification */
     casty__supervision_close(a);
@@ -149,11 +156,13 @@ void casty__actor_begin_stop(casty_ctx_t *ctx)
                        CASTY__SYSTEM_RUNNING;
         a->stop_reason = running ? CASTY_STOP_STOPPED : CASTY_STOP_SHUTDOWN;
     }
-    for (casty__actor_t *c = a->first_child; c != NULL; c = c->next_sibling) {
-        casty__request_stop(c, c->own_gen);
-    }
-    if (a->children == 0) {
+    casty__actor_extras_t *x = a->extras;
+    if (x == NULL || x->children == 0) {
         finalize(ctx);
+        return;
+    }
+    for (casty__actor_t *c = x->first_child; c != NULL; c = c->next_sibling) {
+        casty__request_stop(c, c->own_gen);
     }
 }
 
@@ -166,8 +175,8 @@ static void child_stopped(casty_ctx_t *ctx, casty__actor_t *child)
         child->escalated = false;
         casty__actor_fail(ctx, child->stop_code, false);
     }
-    unlink_sibling(&a->first_child, child);
-    a->children--;
+    unlink_sibling(&a->extras->first_child, child); /* made for its first child */
+    a->extras->children--;
     release_name(child);
     /* The child is dead and its cell released only now, by its parent: until
      * this point its links above had to stay valid. */
@@ -183,7 +192,7 @@ void casty__actor_take_stopped_children(casty_ctx_t *ctx)
         child_stopped(ctx, c);
         c = next;
     }
-    if (a->state == CASTY__ACTOR_STOPPING && a->children == 0) {
+    if (a->state == CASTY__ACTOR_STOPPING && a->extras->children == 0) {
         finalize(ctx);
     }
 }

@@ -32,6 +32,7 @@
 #include "casty/mailbox.h"
 #include "casty/signal.h"
 #include "casty/supervise.h"
+#include "mem/pool.h"
 #include "platform/platform.h"
 #include "system/events.h"
 #include "timer/timer.h"
@@ -71,7 +72,9 @@ static bool strategy_valid(const casty_supervisor_t *s)
 int casty__supervision_open(casty__actor_t *a, const casty_spawn_opts_t *opts,
                             const casty_behavior_t *behavior)
 {
-    a->supervision = NULL;
+    if (a->extras != NULL) {
+        a->extras->supervision = NULL;
+    }
     a->escalated = false;
     atomic_store_explicit(&a->parked, 0, memory_order_relaxed);
     if (opts->supervisor == NULL) {
@@ -80,7 +83,8 @@ int casty__supervision_open(casty__actor_t *a, const casty_spawn_opts_t *opts,
     if (!strategy_valid(opts->supervisor)) {
         return CASTY_EINVAL;
     }
-    casty__supervision_t *s = calloc(1, sizeof *s);
+    casty__actor_extras_t *x = casty__actor_extras_of(a);
+    casty__supervision_t *s = x != NULL ? calloc(1, sizeof *s) : NULL;
     if (s == NULL) {
         return CASTY_ENOMEM;
     }
@@ -92,13 +96,13 @@ int casty__supervision_open(casty__actor_t *a, const casty_spawn_opts_t *opts,
     if (s->rng == 0) {
         s->rng = 1;
     }
-    a->supervision = s;
+    x->supervision = s;
     return CASTY_OK;
 }
 
 void casty__supervision_close(casty__actor_t *a)
 {
-    casty__supervision_t *s = a->supervision;
+    casty__supervision_t *s = a->extras != NULL ? a->extras->supervision : NULL;
     if (s == NULL) {
         return;
     }
@@ -106,7 +110,7 @@ void casty__supervision_close(casty__actor_t *a)
         casty__timer_call_cancel(a->cell.system, s->backoff_timer);
     }
     free(s);
-    a->supervision = NULL;
+    a->extras->supervision = NULL;
 }
 
 static casty_directive_t decide(const casty__supervision_t *s, int32_t code)
@@ -157,7 +161,7 @@ void casty__actor_fail(casty_ctx_t *ctx, int32_t code, bool in_setup)
     if (a->state != CASTY__ACTOR_RUNNING) {
         return; /* already stopping: the failure changes nothing */
     }
-    casty__supervision_t *s = a->supervision;
+    casty__supervision_t *s = a->extras != NULL ? a->extras->supervision : NULL;
     casty_directive_t directive = decide(s, code);
     casty__events_lifecycle(a->cell.system, CASTY_EVENT_FAILED, (casty_ref_t){&a->cell, a->own_gen},
                             (uint32_t)directive, code);
@@ -228,12 +232,13 @@ static void backoff_over(casty__cell_t *cell, uint64_t gen)
 static void restart_now(casty_ctx_t *ctx)
 {
     casty__actor_t *a = ctx->actor;
-    casty__supervision_t *s = a->supervision;
+    casty__supervision_t *s = a->extras->supervision; /* supervised: it restarts */
     s->started_at = casty__now_ns();
     casty__count(&ctx->worker->restarts);
     casty__events_lifecycle(a->cell.system, CASTY_EVENT_RESTARTED,
                             (casty_ref_t){&a->cell, a->own_gen}, 0, a->stop_code);
-    a->behavior = s->initial;
+    /* The spawn gave the cell room for it, inline or spilled: it cannot fail. */
+    (void)casty__actor_adopt(a, &s->initial);
     a->state = CASTY__ACTOR_NEW;
     casty__actor_start(ctx);
 }
@@ -241,9 +246,12 @@ static void restart_now(casty_ctx_t *ctx)
 bool casty__actor_continue_restart(casty_ctx_t *ctx)
 {
     casty__actor_t *a = ctx->actor;
-    casty__supervision_t *s = a->supervision;
+    if (a->state != CASTY__ACTOR_RESTARTING && a->state != CASTY__ACTOR_BACKOFF) {
+        return a->state == CASTY__ACTOR_RUNNING;
+    }
+    casty__supervision_t *s = a->extras->supervision; /* supervised: it restarts */
     if (a->state == CASTY__ACTOR_RESTARTING) {
-        if (a->children > 0) {
+        if (a->extras->children > 0) {
             return false;
         }
         int64_t now = casty__now_ns();
@@ -261,15 +269,13 @@ bool casty__actor_continue_restart(casty_ctx_t *ctx)
         restart_now(ctx);
         return a->state == CASTY__ACTOR_RUNNING;
     }
-    if (a->state == CASTY__ACTOR_BACKOFF) {
-        if (casty__now_ns() < s->backoff_until) {
-            return false; /* woken early: a signal, or a stale timer */
-        }
-        casty__timer_call_cancel(a->cell.system, s->backoff_timer);
-        s->backoff_timer = NULL;
-        restart_now(ctx);
-        return a->state == CASTY__ACTOR_RUNNING;
+    /* BACKOFF */
+    if (casty__now_ns() < s->backoff_until) {
+        return false; /* woken early: a signal, or a stale timer */
     }
+    casty__timer_call_cancel(a->cell.system, s->backoff_timer);
+    s->backoff_timer = NULL;
+    restart_now(ctx);
     return a->state == CASTY__ACTOR_RUNNING;
 }
 
@@ -287,7 +293,7 @@ bool casty__actor_restart(casty_ctx_t *ctx, bool go_on)
     }
     casty__timers_release(a);
     a->state = CASTY__ACTOR_RESTARTING;
-    for (casty__actor_t *c = a->first_child; c != NULL; c = c->next_sibling) {
+    for (casty__actor_t *c = a->extras->first_child; c != NULL; c = c->next_sibling) {
         casty__request_stop(c, c->own_gen);
     }
     return go_on && casty__actor_continue_restart(ctx);
@@ -310,7 +316,8 @@ void casty__actor_park(casty_ctx_t *ctx)
      * on another worker at once. */
     bool running = a->state != CASTY__ACTOR_STOPPING;
     uint64_t own_gen = a->own_gen;
-    int64_t until = a->state == CASTY__ACTOR_BACKOFF ? a->supervision->backoff_until : INT64_MAX;
+    int64_t until =
+        a->state == CASTY__ACTOR_BACKOFF ? a->extras->supervision->backoff_until : INT64_MAX;
     atomic_store_explicit(&a->parked, 1, memory_order_seq_cst);
     /* The backoff timer may have fired before the store, finding nothing
      * parked: it never fires early, so the clock tells that it has. */

@@ -70,6 +70,7 @@
 #include "casty/signal.h"
 #include "casty/watch.h"
 #include "mem/envelope.h"
+#include "mem/pool.h"
 #include "system/system.h"
 
 enum { WATCH_IDLE = 0, WATCH_ARMED = 1, WATCH_FIRED = 2, WATCH_CANCELLED = 3 };
@@ -344,13 +345,17 @@ static int watch(casty_ctx_t *ctx, casty_ref_t ref, uint32_t type, const void *p
     if (a->state != CASTY__ACTOR_RUNNING) {
         return CASTY_ESHUTDOWN; /* its post-stop signal: it will never be told */
     }
-    if (a->watches == NULL) {
-        a->watches = calloc(1, sizeof *a->watches);
-        if (a->watches == NULL) {
+    casty__actor_extras_t *x = casty__actor_extras_of(a);
+    if (x == NULL) {
+        return CASTY_ENOMEM;
+    }
+    if (x->watches == NULL) {
+        x->watches = calloc(1, sizeof *x->watches);
+        if (x->watches == NULL) {
             return CASTY_ENOMEM;
         }
     }
-    casty__watch_table_t *table = a->watches;
+    casty__watch_table_t *table = x->watches;
     bool signal = type == CASTY_SIGNAL_TERMINATED;
     size_t body = signal ? sizeof(casty_terminated_t) : size;
     casty__watch_t *w = malloc(sizeof *w);
@@ -426,7 +431,7 @@ int casty_unwatch(casty_ctx_t *ctx, casty_ref_t ref)
     if (ref.cell == NULL) {
         return CASTY_ENOACTOR;
     }
-    casty__watch_table_t *table = ctx->actor->watches;
+    casty__watch_table_t *table = ctx->actor->extras != NULL ? ctx->actor->extras->watches : NULL;
     struct watch_slot *slot = table_find(table, ref.cell, ref.gen);
     if (slot == NULL) {
         return CASTY_ENOTFOUND;
@@ -443,7 +448,7 @@ bool casty__watch_arrived(casty__actor_t *a, casty__envelope_t *env, casty_msg_t
     const unsigned char *at = casty__envelope_payload(env);
     watch_header_t header;
     memcpy(&header, at, sizeof header);
-    casty__watch_table_t *table = a->watches;
+    casty__watch_table_t *table = a->extras != NULL ? a->extras->watches : NULL;
     struct watch_slot *slot = table_find(table, header.target, header.target_gen);
     if (slot == NULL || slot->watch->id != header.id) {
         return false; /* unwatched, or watched anew, since it was fired */
@@ -459,7 +464,7 @@ bool casty__watch_arrived(casty__actor_t *a, casty__envelope_t *env, casty_msg_t
 
 void casty__watches_release(casty__actor_t *a)
 {
-    casty__watch_table_t *table = a->watches;
+    casty__watch_table_t *table = a->extras != NULL ? a->extras->watches : NULL;
     if (table == NULL) {
         return;
     }
@@ -472,7 +477,7 @@ void casty__watches_release(casty__actor_t *a)
     }
     free(table->slots);
     free(table);
-    a->watches = NULL;
+    a->extras->watches = NULL;
 }
 
 /* --- the target's stop ------------------------------------------------- */
@@ -484,7 +489,7 @@ void casty__watchers_notify(casty__actor_t *t, uint64_t gen, uint32_t reason, in
     casty__watch_t *w = list->first;
     list->first = NULL;
     list->last_gen = gen;
-    list->last_reason = reason;
+    list->last_reason = (uint16_t)reason;
     list->last_code = code;
     for (casty__watch_t *x = w; x != NULL; x = x->next) {
         x->linked = false; /* ours now: a cancel only races our CAS */

@@ -57,8 +57,9 @@ enum { CASTY__WATCH_ACTOR = 0, CASTY__WATCH_PROMISE = 1 };
 /* The watches on an actor's incarnation, and how its last stop went, for a
  * watch that comes after it. Every field under `lock`. */
 typedef struct casty__watch_list {
-    _Atomic uint32_t lock;
-    uint32_t last_reason; /* a casty_stop_reason_t, of incarnation last_gen */
+    /* 16 bits each, so that the list takes 24 bytes of every actor cell. */
+    _Atomic uint16_t lock;
+    uint16_t last_reason; /* a casty_stop_reason_t, of incarnation last_gen */
     int32_t last_code;
     uint64_t last_gen; /* the last incarnation that stopped; 0: none yet */
     casty__watch_t *first;

@@ -51,11 +51,11 @@ typedef struct casty__worker {
     uint32_t index;
     uint64_t rng; /* victim choice */
     casty_system_t *system;
-    casty__actor_t *free_cells; /* recycled actor cells */
+    casty__actor_t *free_cells[CASTY__ENV_CLASSES]; /* recycled actor cells, by class */
     /* The first full back-pressure mailbox a tell of the running handler
      * found: the run mutes the actor on it (actor/bound.h). */
     casty__cell_t *mute_on;
-    uint32_t free_count;
+    uint32_t free_count[CASTY__ENV_CLASSES];
     pthread_t thread;
     struct casty__worker *guest_next;      /* on the system's list of guests */
     struct casty__worker *free_guest_next; /* on its list of free guests */

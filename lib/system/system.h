@@ -89,7 +89,7 @@ struct casty_system {
     pthread_cond_t cond;
     casty__actor_t *roots;
     uint64_t nroots;
-    casty__actor_t *free_cells;
+    casty__actor_t *free_cells[CASTY__ENV_CLASSES]; /* by class (mem/pool.h) */
     casty__slab_t *slabs;
     casty__promise_t *free_promises;
     casty__promise_t *free_replies; /* reply addresses of casty_ctx_ask */

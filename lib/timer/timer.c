@@ -38,6 +38,7 @@
 #include "actor/cell.h"
 #include "casty/context.h"
 #include "casty/error.h"
+#include "mem/pool.h"
 #include "platform/platform.h"
 #include "system/system.h"
 #include "timer/timer.h"
@@ -728,6 +729,12 @@ static int check_message(casty_system_t *system, uint32_t type, const void *payl
     return size > system->max_payload ? CASTY_EMSGSIZE : CASTY_OK;
 }
 
+/* The actor's timers; NULL while it has none. */
+static casty__timer_table_t *actor_timers(const casty__actor_t *a)
+{
+    return a->extras != NULL ? a->extras->timers : NULL;
+}
+
 static int start_timer(casty_ctx_t *ctx, uint64_t key, casty_duration_t delay,
                        casty_duration_t interval, uint32_t type, const void *payload, size_t size)
 {
@@ -744,9 +751,13 @@ static int start_timer(casty_ctx_t *ctx, uint64_t key, casty_duration_t delay,
     if (rc != CASTY_OK) {
         return rc == CASTY_ESHUTDOWN ? CASTY_ENOMEM : rc; /* no handler runs past the close */
     }
-    if (a->timers == NULL) {
-        a->timers = calloc(1, sizeof *a->timers);
-        if (a->timers == NULL) {
+    casty__actor_extras_t *x = casty__actor_extras_of(a);
+    if (x == NULL) {
+        return CASTY_ENOMEM;
+    }
+    if (x->timers == NULL) {
+        x->timers = calloc(1, sizeof *x->timers);
+        if (x->timers == NULL) {
             return CASTY_ENOMEM;
         }
     }
@@ -756,9 +767,9 @@ static int start_timer(casty_ctx_t *ctx, uint64_t key, casty_duration_t delay,
         return CASTY_ENOMEM;
     }
     t->key = key;
-    t->tgen = ++a->timers->next_gen;
+    t->tgen = ++x->timers->next_gen;
     casty__timer_t *old;
-    if (!map_put(&a->timers->keys, key, t, &old)) {
+    if (!map_put(&x->timers->keys, key, t, &old)) {
         free(t);
         return CASTY_ENOMEM;
     }
@@ -790,7 +801,8 @@ int casty_timer_cancel(casty_ctx_t *ctx, uint64_t key)
         return CASTY_EINVAL;
     }
     casty__actor_t *a = ctx->actor;
-    casty__timer_t *t = a->timers != NULL ? map_remove(&a->timers->keys, key) : NULL;
+    casty__timer_table_t *table = actor_timers(a);
+    casty__timer_t *t = table != NULL ? map_remove(&table->keys, key) : NULL;
     if (t == NULL) {
         return CASTY_ENOTFOUND;
     }
@@ -800,19 +812,19 @@ int casty_timer_cancel(casty_ctx_t *ctx, uint64_t key)
 
 bool casty_timer_active(const casty_ctx_t *ctx, uint64_t key)
 {
-    return ctx != NULL && ctx->actor->timers != NULL &&
-           map_get(&ctx->actor->timers->keys, key) != NULL;
+    casty__timer_table_t *table = ctx != NULL ? actor_timers(ctx->actor) : NULL;
+    return table != NULL && map_get(&table->keys, key) != NULL;
 }
 
 void casty__timers_release(casty__actor_t *a)
 {
-    casty__timer_table_t *table = a->timers;
+    casty__timer_table_t *table = actor_timers(a);
     if (table == NULL) {
         return;
     }
     map_clear(&table->keys, &a->cell.system->timers, cancel);
     free(table);
-    a->timers = NULL;
+    a->extras->timers = NULL;
 }
 
 bool casty__timer_arrived(casty__actor_t *a, casty__envelope_t *env, const unsigned char **payload,
@@ -820,7 +832,8 @@ bool casty__timer_arrived(casty__actor_t *a, casty__envelope_t *env, const unsig
 {
     uint64_t header[2];
     memcpy(header, casty__envelope_payload(env), sizeof header);
-    casty__timer_t *t = a->timers != NULL ? map_get(&a->timers->keys, header[0]) : NULL;
+    casty__timer_table_t *table = actor_timers(a);
+    casty__timer_t *t = table != NULL ? map_get(&table->keys, header[0]) : NULL;
     if (t == NULL || t->tgen != header[1]) {
         atomic_fetch_add_explicit(&a->cell.system->timers.stale, 1, memory_order_release);
         return false;
@@ -828,7 +841,7 @@ bool casty__timer_arrived(casty__actor_t *a, casty__envelope_t *env, const unsig
     *payload = casty__envelope_payload(env) + CASTY__TIMER_HEADER;
     *size = (env->size & ~CASTY__ENV_TIMER) - CASTY__TIMER_HEADER;
     if (t->interval == 0) {
-        map_remove(&a->timers->keys, header[0]);
+        map_remove(&table->keys, header[0]);
         timer_unref(t); /* the map's: a single-shot timer ends with its message */
     } else {
         atomic_store_explicit(&t->waiting, 0, memory_order_release);

@@ -156,6 +156,155 @@ Test(behavior, state_is_carried_by_the_returned_behavior)
     cr_expect_eq(ask_count(c), 7);
 }
 
+/* ---- an environment that outgrows its cell ---- */
+
+/* A cell holds its spawn's environment inline, in the smallest of its size
+ * classes that fits; a later behavior with a larger environment moves it to
+ * the cell's spill. The big state fills CASTY_ENV_CAPACITY with a pattern
+ * that a GET checks whole. */
+enum { MSG_GROW = 100, MSG_SHRINK, MSG_FAIL_NOW };
+
+#define BIG_WORDS (CASTY_ENV_CAPACITY / sizeof(int64_t))
+#define BIG_STRIDE 1000003
+
+typedef struct big_state {
+    int64_t words[BIG_WORDS];
+} big_state_t;
+
+static casty_behavior_t small_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env);
+static casty_behavior_t big_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env);
+
+static casty_behavior_t grown(int64_t count)
+{
+    big_state_t b;
+    for (size_t i = 0; i < BIG_WORDS; i++) {
+        b.words[i] = count + (int64_t)i * BIG_STRIDE;
+    }
+    return casty_receive(big_receive, b);
+}
+
+static casty_behavior_t small_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)ctx;
+    const counter_state_t *s = env;
+    const num_msg_t *m = casty_msg_as(msg, num_msg_t);
+    if (m == NULL) {
+        return casty_unhandled();
+    }
+    switch (msg->type) {
+    case MSG_ADD: {
+        counter_state_t next = {.count = s->count + m->value};
+        return casty_receive(small_receive, next);
+    }
+    case MSG_GET:
+        casty_tell(m->reply_to, MSG_GET, &s->count, sizeof s->count);
+        return casty_same();
+    case MSG_GROW:
+        return grown(s->count);
+    case MSG_FAIL_NOW:
+        return casty_failed(1);
+    default:
+        return casty_unhandled();
+    }
+}
+
+/* Answers INT64_MIN to a GET when any word of its state is not as written. */
+static casty_behavior_t big_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)ctx;
+    const big_state_t *b = env;
+    const num_msg_t *m = casty_msg_as(msg, num_msg_t);
+    if (m == NULL) {
+        return casty_unhandled();
+    }
+    int64_t count = b->words[0];
+    bool whole = true;
+    for (size_t i = 0; i < BIG_WORDS; i++) {
+        whole = whole && b->words[i] == count + (int64_t)i * BIG_STRIDE;
+    }
+    switch (msg->type) {
+    case MSG_ADD:
+        return grown(count + m->value);
+    case MSG_GET: {
+        int64_t answer = whole ? count : INT64_MIN;
+        casty_tell(m->reply_to, MSG_GET, &answer, sizeof answer);
+        return casty_same();
+    }
+    case MSG_SHRINK: {
+        counter_state_t small = {.count = count};
+        return casty_receive(small_receive, small);
+    }
+    case MSG_FAIL_NOW:
+        return casty_failed(1);
+    default:
+        return casty_unhandled();
+    }
+}
+
+static casty_ref_t spawn_small(int64_t count, const casty_supervisor_t *sup)
+{
+    counter_state_t s = {.count = count};
+    casty_spawn_opts_t opts = CASTY_SPAWN_OPTS_INIT;
+    opts.supervisor = sup;
+    casty_ref_t ref;
+    int rc = casty_spawn_with(sys, casty_receive(small_receive, s), &opts, &ref);
+    cr_assert_eq(rc, CASTY_OK, "casty_spawn_with: %s", casty_strerror(rc));
+    return ref;
+}
+
+Test(behavior, an_environment_larger_than_its_cell_holds_is_kept_whole)
+{
+    casty_ref_t c = spawn_small(0, NULL);
+    cr_assert_eq(tell_num(c, MSG_ADD, 5), CASTY_OK);
+    cr_assert_eq(tell_num(c, MSG_GROW, 0), CASTY_OK);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(tell_num(c, MSG_ADD, 7), CASTY_OK);
+    }
+    cr_expect_eq(ask_count(c), 26);
+    cr_assert_eq(tell_num(c, MSG_SHRINK, 0), CASTY_OK);
+    cr_assert_eq(tell_num(c, MSG_ADD, 1), CASTY_OK);
+    cr_expect_eq(ask_count(c), 27);
+    cr_assert_eq(tell_num(c, MSG_GROW, 0), CASTY_OK);
+    cr_expect_eq(ask_count(c), 27);
+}
+
+Test(behavior, a_grown_actor_restarts_from_its_spawns_environment)
+{
+    casty_supervisor_t sup = CASTY_SUPERVISOR_INIT;
+    casty_ref_t c = spawn_small(42, &sup);
+    cr_assert_eq(tell_num(c, MSG_ADD, 1), CASTY_OK);
+    cr_assert_eq(tell_num(c, MSG_GROW, 0), CASTY_OK);
+    cr_expect_eq(ask_count(c), 43);
+    cr_assert_eq(tell_num(c, MSG_FAIL_NOW, 0), CASTY_OK);
+    cr_expect_eq(ask_count(c), 42);
+    cr_assert_eq(tell_num(c, MSG_GROW, 0), CASTY_OK);
+    cr_assert_eq(tell_num(c, MSG_ADD, 2), CASTY_OK);
+    cr_expect_eq(ask_count(c), 44);
+}
+
+Test(behavior, a_cell_recycled_after_its_actor_grew_holds_only_the_new_spawns_state)
+{
+    enum { N = 200 };
+    casty_ref_t refs[N];
+    for (int i = 0; i < N; i++) {
+        refs[i] = spawn_small(i, NULL);
+        cr_assert_eq(tell_num(refs[i], MSG_GROW, 0), CASTY_OK);
+    }
+    for (int i = 0; i < N; i++) {
+        cr_expect_eq(ask_count(refs[i]), i);
+        cr_assert_eq(casty_stop(refs[i]), CASTY_OK);
+        cr_assert_eq(casty_wait_stopped(sys, refs[i], WAIT_TIMEOUT), CASTY_OK);
+    }
+    for (int i = 0; i < N; i++) {
+        refs[i] = spawn_small(1000 + i, NULL);
+    }
+    for (int i = 0; i < N; i++) {
+        cr_expect_eq(ask_count(refs[i]), 1000 + i);
+        cr_assert_eq(tell_num(refs[i], MSG_ADD, 1), CASTY_OK);
+        cr_expect_eq(ask_count(refs[i]), 1001 + i);
+    }
+}
+
 Test(behavior, initial_environment_is_a_copy)
 {
     counter_state_t s = {.count = 40};
