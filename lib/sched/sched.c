@@ -39,6 +39,7 @@
  * counted in `sleepers`: filling a slot, which pingpong does per message,
  * then costs no system call. */
 #include <limits.h>
+#include <string.h>
 #include <sched.h>
 #include <stdlib.h>
 
@@ -430,8 +431,8 @@ void casty__worker_init(casty__worker_t *w, casty_system_t *system, uint32_t ind
     w->ticks = INJECTOR_INTERVAL;
     w->index = index;
     w->rng = 0x9e3779b97f4a7c15ull * (index + 1);
-    w->free_cells = NULL;
-    w->free_count = 0;
+    memset(w->free_cells, 0, sizeof w->free_cells);
+    memset(w->free_count, 0, sizeof w->free_count);
     w->mute_on = NULL;
     w->guest_next = NULL;
     w->free_guest_next = NULL;
