@@ -291,6 +291,12 @@ int casty_ctx_stop(casty_ctx_t *ctx, casty_ref_t ref)
     for (casty__actor_t *c = a->extras != NULL ? a->extras->first_child : NULL; c != NULL;
          c = c->next_sibling) {
         if (&c->cell == ref.cell && c->own_gen == ref.gen) {
+            /* A child whose stop has ended its incarnation is no live child,
+             * though the parent may not have taken that stop yet: the child
+             * settles (casty_wait_stopped returns) before it signals us. */
+            if (atomic_load_explicit(&c->cell.gen, memory_order_acquire) != ref.gen) {
+                return CASTY_ENOTCHILD;
+            }
             casty__request_stop(c, ref.gen);
             return CASTY_OK;
         }
