@@ -52,9 +52,9 @@ CASTY_API int casty_ctx_spawn(casty_ctx_t *ctx, casty_behavior_t behavior, const
 /* Stops the running actor itself (after this handler or setup returns,
  * whatever it returns) or one of its children (asynchronously: the child finishes the
  * message in hand, stops its own children, then stops). `ref` must name
- * this incarnation of the actor (casty_self) or of the child; a child that
- * has stopped but whose stop this actor has not yet taken still counts as a
- * child, and CASTY_OK then changes nothing.
+ * this incarnation of the actor (casty_self) or of the child; a child whose
+ * stop has ended its incarnation is no child any more (CASTY_ENOTCHILD),
+ * even before this actor has taken its stop.
  * Errors: CASTY_EINVAL (ctx NULL), CASTY_ENOTCHILD (neither self nor a child:
  * a grandchild, another actor, a stale ref, CASTY_REF_NONE). */
 CASTY_API int casty_ctx_stop(casty_ctx_t *ctx, casty_ref_t ref);
