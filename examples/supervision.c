@@ -6,11 +6,14 @@
  *  2. a worker with a selective strategy (restart on bad input, stop on a
  *     deliberate crash) that watches its own life through signals: started,
  *     restarting (with the failure's code), stopped;
- *  3. a team: a supervisor actor that spawns three supervised workers and
- *     hands tasks on to them; one fails and is restarted while the others
- *     keep their state.
+ *  3. a team: a supervisor actor that hires three supervised workers (its
+ *     children) and hands tasks on to them; one fails and is restarted
+ *     while the others keep their state.
  * The output is fixed (tests/supervision_expected.txt): main waits for the
- * system to be quiet between steps, so the workers print in order. */
+ * system to be quiet between steps, and for each worker to answer before it
+ * has the next one hired, so the workers print in order. (Quiet means no
+ * message is queued; a new actor's setup is no message, and two setups may
+ * run at once on two workers.) */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +21,7 @@
 
 #include "casty/casty.h"
 
-enum { MSG_PROCESS, MSG_GET_PROCESSED, MSG_CRASH, MSG_DELEGATE };
+enum { MSG_PROCESS, MSG_GET_PROCESSED, MSG_CRASH, MSG_DELEGATE, MSG_HIRE };
 
 /* Why a worker fails: the codes its supervisor's decider reads. */
 enum { FAILED_BAD_INPUT = 1, FAILED_ON_PURPOSE = 2 };
@@ -113,44 +116,48 @@ static casty_directive_t selective(int32_t code, void *arg)
     return code == FAILED_BAD_INPUT ? CASTY_RESTART : CASTY_STOP;
 }
 
-/* The team's supervisor: three workers, each restarted at most 3 times a
- * minute. */
+/* The team's supervisor: up to three workers, its children, each restarted
+ * at most 3 times a minute. */
 #define TEAM 3
 
 typedef struct team {
     casty_ref_t workers[TEAM];
+    uint32_t hired;
 } team_t;
 
-static casty_behavior_t team_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
-{
-    (void)ctx;
-    const team_t *team = env;
-    const delegate_t *d = casty_msg_as(msg, delegate_t);
-    if (msg->type != MSG_DELEGATE || d == NULL) {
-        return casty_unhandled();
-    }
-    casty_tell(team->workers[d->worker % TEAM], MSG_PROCESS, &d->task, sizeof d->task);
-    return casty_same();
-}
+static casty_behavior_t team_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env);
 
-static casty_behavior_t team_setup(casty_ctx_t *ctx, const void *env)
+/* Spawns the next worker; the team's new state knows it. */
+static casty_behavior_t hire(casty_ctx_t *ctx, team_t team)
 {
-    (void)env;
     casty_supervisor_t restart = CASTY_SUPERVISOR_INIT;
     restart.max_restarts = 3;
     restart.within = CASTY_SECONDS(60);
     casty_spawn_opts_t opts = CASTY_SPAWN_OPTS_INIT;
     opts.supervisor = &restart;
-    team_t team;
-    for (int i = 0; i < TEAM; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "worker-%d", i);
-        opts.name = name;
-        if (casty_ctx_spawn_with(ctx, worker_named(name), &opts, &team.workers[i]) != CASTY_OK) {
-            return casty_stopped();
-        }
+    char name[32];
+    snprintf(name, sizeof name, "worker-%" PRIu32, team.hired);
+    opts.name = name;
+    if (team.hired == TEAM || casty_ctx_spawn_with(ctx, worker_named(name), &opts,
+                                                   &team.workers[team.hired]) != CASTY_OK) {
+        return casty_unhandled();
     }
+    team.hired++;
     return casty_receive(team_receive, team);
+}
+
+static casty_behavior_t team_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    const team_t *team = env;
+    if (msg->type == MSG_HIRE) {
+        return hire(ctx, *team);
+    }
+    const delegate_t *d = casty_msg_as(msg, delegate_t);
+    if (msg->type != MSG_DELEGATE || d == NULL || d->worker >= team->hired) {
+        return casty_unhandled();
+    }
+    casty_tell(team->workers[d->worker], MSG_PROCESS, &d->task, sizeof d->task);
+    return casty_same();
 }
 
 static void process(casty_system_t *system, casty_ref_t to, const char *name)
@@ -230,9 +237,9 @@ int main(void)
     opts.supervisor = NULL;
     opts.name = "team";
     casty_ref_t team;
-    casty_spawn_with(system, casty_setup_stateless(team_setup), &opts, &team);
-    casty_wait_quiet(system, CASTY_SECONDS(5));
-    for (int i = 0; i < TEAM; i++) { /* each starts (and says so) before its first task */
+    casty_spawn_with(system, casty_receive(team_receive, (team_t){.hired = 0}), &opts, &team);
+    for (int i = 0; i < TEAM; i++) { /* each starts (and says so) before the next is hired */
+        casty_tell(team, MSG_HIRE, NULL, 0);
         processed_by(system, i);
     }
     delegate(system, team, "task-a", 0);
