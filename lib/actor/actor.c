@@ -371,7 +371,7 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
     }
     bool running = a->state == CASTY__ACTOR_RUNNING;
     uint64_t own_gen = a->own_gen;
-    if (env == NULL && casty__mailbox_mark_empty(&a->cell.mailbox)) {
+    if (env == NULL && casty__mailbox_settle(&a->cell.mailbox, &a->stub)) {
         /* A signal set before the mark might have found the actor still
          * scheduled and left it to us (mailbox.h): look once more, and claim
          * the actor back if one came. By now another worker may run it (a

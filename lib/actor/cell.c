@@ -142,7 +142,7 @@ void casty__cell_close(casty__cell_t *cell, casty__envelope_t *stub)
 {
     for (;;) {
         uint32_t n = casty__cell_drain(cell, stub);
-        if (casty__mailbox_mark_empty(&cell->mailbox)) {
+        if (casty__mailbox_settle(&cell->mailbox, stub)) {
             return;
         }
         if (n == 0) {

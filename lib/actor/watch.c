@@ -158,8 +158,11 @@ static __attribute__((noinline)) void free_watch(casty__watch_t *w)
 
 static void unref(casty__watch_t *w)
 {
-    if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) == 1 &&
-        w->kind == CASTY__WATCH_ACTOR) {
+    /* Read while the reference is held: once it is dropped, a promise's
+     * record may be begun again at once (casty__watch_promise_end waits for
+     * no more than the count). */
+    bool actors = w->kind == CASTY__WATCH_ACTOR;
+    if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) == 1 && actors) {
         free_watch(w); /* a promise's record is the promise's, never freed */
     }
 }
@@ -359,7 +362,8 @@ static int watch(casty_ctx_t *ctx, casty_ref_t ref, uint32_t type, const void *p
     bool signal = type == CASTY_SIGNAL_TERMINATED;
     size_t body = signal ? sizeof(casty_terminated_t) : size;
     casty__watch_t *w = malloc(sizeof *w);
-    casty__envelope_t *env = w != NULL ? casty__envelope_alloc(CASTY__WATCH_HEADER + body) : NULL;
+    casty__envelope_t *env =
+        w != NULL ? casty__envelope_alloc_kept(CASTY__WATCH_HEADER + body) : NULL;
     if (env == NULL || !table_reserve(table)) {
         if (env != NULL) {
             casty__envelope_free(env);

@@ -347,7 +347,7 @@ static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen
         }
         /* Nothing for us yet: sleep only once the mailbox is idle, so that
          * the next push is certain to wake us. */
-        if (!casty__mailbox_mark_empty(&p->cell.mailbox)) {
+        if (!casty__mailbox_settle(&p->cell.mailbox, &p->stub)) {
             continue;
         }
         *own = false;

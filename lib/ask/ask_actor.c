@@ -125,7 +125,7 @@ static void reply_consume(casty__promise_t *r)
             answer(r, CASTY_ASK_TIMED_OUT, NULL);
             return;
         }
-        if (!casty__mailbox_mark_empty(&r->cell.mailbox)) {
+        if (!casty__mailbox_settle(&r->cell.mailbox, &r->stub)) {
             continue; /* a reply is on its way in */
         }
         bool flagged = atomic_load_explicit(&r->target_stopped, memory_order_seq_cst) == gen ||

@@ -124,7 +124,7 @@ int casty_inbox_create(casty_system_t *system, casty_inbox_t **out)
     /* Let the mailbox go at once, so that the first message's push is the
      * one that writes the fd. A late message to an earlier inbox of this
      * cell may be queued: then keep it and make the fd readable. */
-    inbox->owned = !casty__mailbox_mark_empty(&inbox->cell.mailbox);
+    inbox->owned = !casty__mailbox_settle(&inbox->cell.mailbox, &inbox->stub);
     if (inbox->owned) {
         casty__inbox_wake(inbox);
     }
@@ -162,7 +162,7 @@ int casty_inbox_take(casty_inbox_t *inbox, size_t max, casty_inbox_fn fn, void *
         casty__envelope_t *consumed;
         casty__envelope_t *env = casty__mailbox_pop(&inbox->cell.mailbox, &consumed);
         if (env == NULL) {
-            if (casty__mailbox_mark_empty(&inbox->cell.mailbox)) {
+            if (casty__mailbox_settle(&inbox->cell.mailbox, &inbox->stub)) {
                 inbox->owned = false;
             }
             /* Otherwise a sender is between its exchange and its link: keep

@@ -1,5 +1,5 @@
-/* The slow paths of envelope.h: making and adopting caches, refilling a
- * cache from its returned stack or malloc, and sending blocks home. */
+/* The slow paths of envelope.h: making and adopting caches, starting a new
+ * chunk, subtracting gathered frees, and recycling empty chunks. */
 #include "mem/envelope.h"
 
 #include <pthread.h>
@@ -13,65 +13,104 @@ static casty__envelope_cache_t *all_caches;  /* every cache, for LeakSanitizer's
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
-static void free_chain(casty__envelope_t *env)
+static void free_chunks(casty__envelope_chunk_t *chunk)
 {
-    while (env != NULL) {
-        casty__envelope_t *next = atomic_load_explicit(&env->next, memory_order_relaxed);
-        free(env);
-        env = next;
+    while (chunk != NULL) {
+        casty__envelope_chunk_t *next = chunk->next;
+        free(chunk);
+        chunk = next;
     }
 }
 
-/* Pushes the chain first..last, of n blocks linked by `next`, on home's
- * returned stack, or frees it if home is retired or the push would pass the
- * stack's bound. */
-static void push_home(casty__envelope_cache_t *home, casty__envelope_t *first,
-                      casty__envelope_t *last, uint32_t n)
+/* Puts an empty chunk where it goes next (envelope.h): the recycler's own
+ * spare list, its owner's returned stack, or the allocator. */
+static void recycle(casty__envelope_chunk_t *chunk)
 {
-    /* Relaxed: flag and count only decide between pushing and freeing; the
-     * blocks themselves are published by the CAS. */
-    if (atomic_load_explicit(&home->retired, memory_order_relaxed) ||
-        atomic_fetch_add_explicit(&home->pushed, n, memory_order_relaxed) + n >
-            CASTY__RETURNED_MAX) {
-        atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
-        free_chain(first);
+    casty__envelope_cache_t *owner = chunk->owner;
+    casty__envelope_cache_t *c = casty__thread_cache;
+    if (owner == c) {
+        if (c->spare_count < CASTY__CHUNK_SPARE) {
+            chunk->next = c->spare;
+            c->spare = chunk;
+            c->spare_count++;
+        } else {
+            free(chunk);
+        }
         return;
     }
-    casty__envelope_t *top = atomic_load_explicit(&home->returned, memory_order_relaxed);
+    /* Relaxed: flag and count only decide between pushing and freeing; the
+     * chunk itself is published by the CAS. */
+    if (atomic_load_explicit(&owner->retired, memory_order_relaxed) ||
+        atomic_fetch_add_explicit(&owner->pushed, 1, memory_order_relaxed) >=
+            CASTY__CHUNK_RETURNED_MAX) {
+        free(chunk);
+        return;
+    }
+    casty__envelope_chunk_t *top = atomic_load_explicit(&owner->returned, memory_order_relaxed);
     do {
-        atomic_store_explicit(&last->next, top, memory_order_relaxed);
-    } while (!atomic_compare_exchange_weak_explicit(&home->returned, &top, first,
+        chunk->next = top;
+    } while (!atomic_compare_exchange_weak_explicit(&owner->returned, &top, chunk,
                                                     memory_order_release, memory_order_relaxed));
 }
 
-static void flush_out(casty__envelope_cache_t *c)
+/* Subtracts n freed envelopes from the chunk's count. Acquire and release:
+ * whoever recycles the chunk must see every other freer done with its
+ * envelopes, for the owner will write over them. */
+static void subtract(casty__envelope_chunk_t *chunk, uint32_t n)
 {
-    if (c->out_count > 0) {
-        push_home(c->out_home, c->out_first, c->out_last, c->out_count);
-        c->out_home = NULL;
-        c->out_first = c->out_last = NULL;
-        c->out_count = 0;
+    if (atomic_fetch_sub_explicit(&chunk->live, (int64_t)n, memory_order_acq_rel) == (int64_t)n) {
+        recycle(chunk);
     }
 }
 
-/* At thread exit: send gathered blocks home, give the cache's own back to the
- * allocator (a process may never start another thread to adopt them), then
- * leave the cache for the next thread. */
+static void flush_release(casty__envelope_cache_t *c)
+{
+    if (c->release_count > 0) {
+        casty__envelope_chunk_t *chunk = c->release_chunk;
+        uint32_t n = c->release_count;
+        c->release_chunk = NULL;
+        c->release_count = 0;
+        subtract(chunk, n);
+    }
+}
+
+/* The owner is done carving its current chunk: what is still out becomes
+ * the chunk's count, and an empty chunk is recycled at once. */
+static void retire_current(casty__envelope_cache_t *c)
+{
+    casty__envelope_chunk_t *chunk = c->current;
+    if (chunk == NULL) {
+        return;
+    }
+    int64_t out = (int64_t)c->carved - (int64_t)c->freed_here;
+    c->current = NULL;
+    c->bump = c->end = NULL;
+    /* None out: none was freed elsewhere either, so `live` is zero. */
+    if (out == 0 || atomic_fetch_add_explicit(&chunk->live, out, memory_order_acq_rel) + out == 0) {
+        atomic_store_explicit(&chunk->live, 0, memory_order_relaxed);
+        recycle(chunk);
+    }
+}
+
+/* At thread exit: subtract what was gathered, retire the current chunk,
+ * give the empty chunks back to the allocator (a process may never start
+ * another thread to adopt them), then leave the cache for the next thread. */
 static void retire_cache(void *arg)
 {
     casty__envelope_cache_t *c = arg;
-    flush_out(c);
+    flush_release(c);
+    retire_current(c);
     casty__thread_cache = NULL;
-    /* From here on, blocks that come home are freed by the threads that send
-     * them. One that read the flag before this store may still push its
-     * batch after the exchange below: a batch per thread racing the exit,
-     * left on the stack for the adopter, whose first take trims the stack to
-     * CASTY__ENVELOPE_CACHE as any take does. */
+    /* From here on, chunks recycled for this cache are freed by their
+     * recyclers. One that read the flag before this store may still push
+     * its chunk after the exchange below: left on the stack for the
+     * adopter, whose first take frees what its spare list has no room
+     * for. */
     atomic_store_explicit(&c->retired, true, memory_order_relaxed);
-    free_chain(c->local);
-    c->local = NULL;
-    c->count = 0;
-    free_chain(atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire));
+    free_chunks(c->spare);
+    c->spare = NULL;
+    c->spare_count = 0;
+    free_chunks(atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire));
     pthread_mutex_lock(&caches_lock);
     c->next_free = free_caches;
     free_caches = c;
@@ -98,11 +137,13 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         if (c == NULL) {
             return NULL;
         }
-        c->local = NULL;
-        c->count = 0;
-        c->out_home = NULL;
-        c->out_first = c->out_last = NULL;
-        c->out_count = 0;
+        c->bump = c->end = NULL;
+        c->current = NULL;
+        c->carved = c->freed_here = 0;
+        c->release_chunk = NULL;
+        c->release_count = 0;
+        c->spare = NULL;
+        c->spare_count = 0;
         atomic_init(&c->returned, NULL);
         atomic_init(&c->pushed, 0);
         atomic_init(&c->retired, false);
@@ -116,91 +157,95 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
     return c;
 }
 
-/* Moves the blocks sent home into the cache's own list, keeping at most
- * CASTY__ENVELOPE_CACHE of them: after a burst (millions of messages queued
- * at once) the rest go back to the allocator rather than stay here for good.
- * The walk is paid for by the allocations that the kept blocks will serve. */
+/* Moves the chunks recycled by other threads onto the spare list, keeping
+ * at most CASTY__CHUNK_SPARE there; the rest go back to the allocator. */
 static void take_returned(casty__envelope_cache_t *c)
 {
-    casty__envelope_t *env = atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire);
+    casty__envelope_chunk_t *chunk =
+        atomic_exchange_explicit(&c->returned, NULL, memory_order_acquire);
     atomic_store_explicit(&c->pushed, 0, memory_order_relaxed);
-    c->local = env;
-    c->count = 0;
-    casty__envelope_t *last = NULL;
-    while (env != NULL && c->count < CASTY__ENVELOPE_CACHE) {
-        last = env;
-        env = atomic_load_explicit(&env->next, memory_order_relaxed);
-        c->count++;
+    while (chunk != NULL && c->spare_count < CASTY__CHUNK_SPARE) {
+        casty__envelope_chunk_t *next = chunk->next;
+        chunk->next = c->spare;
+        c->spare = chunk;
+        c->spare_count++;
+        chunk = next;
     }
-    if (last != NULL) {
-        atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
-    }
-    free_chain(env);
+    free_chunks(chunk);
 }
 
-casty__envelope_t *casty__envelope_refill(casty__envelope_cache_t *c)
+/* A chunk to carve from: a spare one, a returned one, or a new one. */
+static casty__envelope_chunk_t *next_chunk(casty__envelope_cache_t *c)
+{
+    if (c->spare == NULL && atomic_load_explicit(&c->returned, memory_order_relaxed) != NULL) {
+        take_returned(c);
+    }
+    casty__envelope_chunk_t *chunk = c->spare;
+    if (chunk != NULL) {
+        c->spare = chunk->next;
+        c->spare_count--;
+    } else {
+        chunk = aligned_alloc(CK_MD_CACHELINE, CASTY__CHUNK_SIZE);
+        if (chunk == NULL) {
+            return NULL;
+        }
+        chunk->owner = c;
+    }
+    chunk->next = NULL;
+    atomic_store_explicit(&chunk->live, 0, memory_order_relaxed);
+    return chunk;
+}
+
+casty__envelope_t *casty__envelope_carve(casty__envelope_cache_t *c, size_t size)
 {
     if (c == NULL) {
         c = casty__envelope_cache_create();
     }
-    if (c != NULL) {
-        take_returned(c);
-        casty__envelope_t *env = c->local;
-        if (env != NULL) {
-            c->local = atomic_load_explicit(&env->next, memory_order_relaxed);
-            if (c->count > 0) {
-                c->count--;
-            }
-            return env;
-        }
+    if (c == NULL) {
+        return casty__envelope_alloc_kept(size - sizeof(casty__envelope_t));
     }
-    casty__envelope_t *env = malloc(sizeof(casty__envelope_t) + CASTY__SMALL_PAYLOAD);
-    if (env != NULL) {
-        env->home = c; /* NULL if no cache could be made: then it is freed */
+    retire_current(c);
+    casty__envelope_chunk_t *chunk = next_chunk(c);
+    if (chunk == NULL) {
+        return casty__envelope_alloc_kept(size - sizeof(casty__envelope_t));
     }
+    c->current = chunk;
+    c->carved = 1;
+    c->freed_here = 0;
+    unsigned char *at = (unsigned char *)(chunk + 1);
+    c->bump = at + size;
+    c->end = (unsigned char *)chunk + CASTY__CHUNK_SIZE;
+    casty__envelope_t *env = (casty__envelope_t *)(void *)at;
+    env->chunk = chunk;
     return env;
 }
 
-void casty__envelope_return(casty__envelope_cache_t *c, casty__envelope_t *env)
+void casty__envelope_release(casty__envelope_cache_t *c, casty__envelope_chunk_t *chunk)
 {
-    casty__envelope_cache_t *home = env->home;
-    if (home == NULL || home == c || c == NULL) {
-        /* Large, or our own with our list full, or freed by a thread with no
-         * cache (which would have to make one just for this). */
-        if (home != NULL && c == NULL) {
-            push_home(home, env, env, 1);
-            return;
-        }
-        free(env);
+    if (c == NULL) {
+        /* A thread with no cache (which would have to make one just for
+         * this) subtracts at once. */
+        subtract(chunk, 1);
         return;
     }
-    if (c->out_home != home) {
-        flush_out(c);
-        c->out_home = home;
-        c->out_first = env;
-        c->out_last = env;
-        c->out_count = 1;
-        atomic_store_explicit(&env->next, NULL, memory_order_relaxed);
-    } else {
-        atomic_store_explicit(&env->next, c->out_first, memory_order_relaxed);
-        c->out_first = env;
-        c->out_count++;
-    }
-    if (c->out_count >= CASTY__RETURN_BATCH) {
-        flush_out(c);
+    flush_release(c);
+    c->release_chunk = chunk;
+    c->release_count = 1;
+}
+
+void casty__envelope_flush(void)
+{
+    if (casty__thread_cache != NULL) {
+        flush_release(casty__thread_cache);
     }
 }
 
 size_t casty__envelope_cache_held(casty__envelope_cache_t *c)
 {
-    size_t held = 0;
-    for (casty__envelope_t *env = c->local; env != NULL;
-         env = atomic_load_explicit(&env->next, memory_order_relaxed)) {
-        held++;
-    }
+    size_t held = c->spare_count;
     /* Acquire, as the owner's take: the links were written before the push. */
-    for (casty__envelope_t *env = atomic_load_explicit(&c->returned, memory_order_acquire);
-         env != NULL; env = atomic_load_explicit(&env->next, memory_order_relaxed)) {
+    for (casty__envelope_chunk_t *chunk = atomic_load_explicit(&c->returned, memory_order_acquire);
+         chunk != NULL; chunk = chunk->next) {
         held++;
     }
     return held;

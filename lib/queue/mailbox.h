@@ -43,10 +43,10 @@
  * keeps the payload 16-byte aligned. */
 typedef struct casty__envelope {
     _Atomic(struct casty__envelope *) next;
-    uint64_t gen;                       /* the incarnation of the receiver the sender meant */
-    uint32_t type;                      /* the message tag */
-    uint32_t size;                      /* bytes of payload */
-    struct casty__envelope_cache *home; /* where the block goes back (envelope.h) */
+    uint64_t gen;                        /* the incarnation of the receiver the sender meant */
+    uint32_t type;                       /* the message tag */
+    uint32_t size;                       /* bytes of payload */
+    struct casty__envelope_chunk *chunk; /* carved from it, or NULL: malloc's (envelope.h) */
 } casty__envelope_t;
 
 _Static_assert(sizeof(casty__envelope_t) % 16 == 0, "payload must stay 16-byte aligned");
@@ -101,19 +101,44 @@ static inline casty__envelope_t *casty__mailbox_pop(casty__mailbox_t *mb,
 
 /* Marks the mailbox idle if nothing was pushed since the last pop (true
  * also when it was idle already); returns false, leaving it scheduled, if
- * something was. Consumer only. */
-static inline bool casty__mailbox_mark_empty(casty__mailbox_t *mb)
+ * something was. Consumer only.
+ *
+ * An idle mailbox rests on `stub`, the cell's own envelope, not on the last
+ * message it consumed: that one is handed back in *released (NULL when
+ * there is none) for the caller to free, so that no idle actor holds a
+ * message's memory (envelopes are carved from shared chunks: envelope.h).
+ * The tail moves to the stub before the CAS that publishes the idle bit,
+ * for the push that claims the mailbox next may hand it to another
+ * consumer at once; a failed CAS puts it back. */
+static inline bool casty__mailbox_mark_empty(casty__mailbox_t *mb, casty__envelope_t *stub,
+                                             casty__envelope_t **released)
 {
-    uintptr_t tail = (uintptr_t)mb->tail;
+    casty__envelope_t *tail = mb->tail;
     uintptr_t head = atomic_load_explicit(&mb->head, memory_order_relaxed);
-    if (head == (tail | CASTY__MAILBOX_IDLE)) {
+    *released = NULL;
+    if (head == ((uintptr_t)tail | CASTY__MAILBOX_IDLE)) {
         return true;
     }
-    if (head != tail) {
+    if (head != (uintptr_t)tail) {
         return false;
     }
-    return atomic_compare_exchange_strong_explicit(&mb->head, &tail, tail | CASTY__MAILBOX_IDLE,
-                                                   memory_order_seq_cst, memory_order_relaxed);
+    uintptr_t expected = (uintptr_t)tail;
+    if (tail == stub) {
+        return atomic_compare_exchange_strong_explicit(&mb->head, &expected,
+                                                       expected | CASTY__MAILBOX_IDLE,
+                                                       memory_order_seq_cst, memory_order_relaxed);
+    }
+    /* The stub left the queue when it was consumed: no producer links to it. */
+    atomic_store_explicit(&stub->next, NULL, memory_order_relaxed);
+    mb->tail = stub;
+    if (!atomic_compare_exchange_strong_explicit(&mb->head, &expected,
+                                                 (uintptr_t)stub | CASTY__MAILBOX_IDLE,
+                                                 memory_order_seq_cst, memory_order_relaxed)) {
+        mb->tail = tail;
+        return false;
+    }
+    *released = tail;
+    return true;
 }
 
 /* Clears the idle bit if it is set; true when this call cleared it, so the

@@ -45,6 +45,7 @@
 
 #include "casty/error.h"
 #include "actor/actor.h"
+#include "mem/envelope.h"
 #include "platform/platform.h"
 #include "sched/sched.h"
 #include "system/system.h"
@@ -391,6 +392,7 @@ static casty__actor_t *park(casty__worker_t *w)
     if (victim != UINT32_MAX) {
         return watch_slot(w, victim);
     }
+    casty__envelope_flush(); /* a parked worker keeps no other thread's chunk alive */
     uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);
     atomic_fetch_add_explicit(&system->sleepers, 1, memory_order_seq_cst);
     if (system->plain_slots) {

@@ -1,152 +1,195 @@
-/* Envelope caches: reuse on the allocating thread, the way home from other
- * threads, large envelopes straight from malloc. Concurrent use is in
- * stress_queues.c. */
+/* Envelope chunks: carving in order, recycling a chunk once all its
+ * envelopes are freed (here or on other threads), the bounds on what a
+ * thread keeps, large and kept envelopes straight from malloc. Concurrent
+ * use is in stress_queues.c. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 
 #include "mem/envelope.h"
 
-#define N CASTY__RETURN_BATCH
-
-Test(envelope, a_freed_block_is_reused_by_its_thread)
+/* Envelopes of `payload` bytes that fit in one chunk. */
+static uint32_t per_chunk(size_t payload)
 {
-    casty__envelope_t *a = casty__envelope_alloc(8);
-    cr_assert_not_null(a);
-    cr_assert_eq(a->home, casty__thread_cache);
-    casty__envelope_free(a);
-    cr_assert_eq(casty__envelope_alloc(16), a, "the last block freed is the next given");
-    casty__envelope_free(a);
+    return (uint32_t)((CASTY__CHUNK_SIZE - sizeof(casty__envelope_chunk_t)) /
+                      casty__envelope_carved_size(payload));
 }
 
-Test(envelope, large_envelopes_have_no_home)
+Test(envelope, envelopes_are_carved_side_by_side)
+{
+    casty__envelope_t *a = casty__envelope_alloc(0);
+    casty__envelope_t *b = casty__envelope_alloc(8);
+    casty__envelope_t *c = casty__envelope_alloc(32);
+    cr_assert_not_null(a);
+    cr_assert_not_null(b);
+    cr_assert_not_null(c);
+    if (a->chunk == b->chunk && b->chunk == c->chunk) { /* not at a chunk's end */
+        cr_assert_eq((unsigned char *)b, (unsigned char *)a + casty__envelope_carved_size(0));
+        cr_assert_eq((unsigned char *)c, (unsigned char *)b + casty__envelope_carved_size(8));
+    }
+    cr_assert_eq((uintptr_t)casty__envelope_payload(c) % 16, 0, "payloads stay 16-byte aligned");
+    cr_assert_eq(a->chunk->owner, casty__thread_cache);
+    casty__envelope_free(a);
+    casty__envelope_free(b);
+    casty__envelope_free(c);
+}
+
+Test(envelope, large_and_kept_envelopes_are_not_carved)
 {
     casty__envelope_t *big = casty__envelope_alloc(CASTY__SMALL_PAYLOAD + 1);
     cr_assert_not_null(big);
-    cr_assert_null(big->home);
+    cr_assert_null(big->chunk);
     casty__envelope_free(big);
+    casty__envelope_t *kept = casty__envelope_alloc_kept(8);
+    cr_assert_not_null(kept);
+    cr_assert_null(kept->chunk);
+    casty__envelope_free(kept);
 }
 
-static casty__envelope_t *blocks[N];
+/* Carves envelopes until a new chunk starts; returns the first of it. */
+static casty__envelope_t *start_a_chunk(size_t payload)
+{
+    casty__envelope_t *first = casty__envelope_alloc(payload);
+    casty__envelope_chunk_t *chunk = first->chunk;
+    for (;;) {
+        casty__envelope_t *env = casty__envelope_alloc(payload);
+        if (env->chunk != chunk) {
+            casty__envelope_free(first);
+            return env;
+        }
+        casty__envelope_free(first);
+        first = env;
+    }
+}
 
-static void *free_them(void *arg)
+Test(envelope, a_chunk_freed_here_is_carved_again)
+{
+    casty__envelope_t *first = start_a_chunk(16);
+    casty__envelope_chunk_t *chunk = first->chunk;
+    uint32_t n = per_chunk(16);
+    casty__envelope_free(first);
+    for (uint32_t i = 1; i < n; i++) {
+        casty__envelope_free(casty__envelope_alloc(16));
+    }
+    /* The chunk is full and every envelope of it is free: the next carve
+     * retires it and takes it straight back from the spare list. */
+    casty__envelope_t *next = casty__envelope_alloc(16);
+    cr_assert_eq(next->chunk, chunk, "the empty chunk was not reused");
+    cr_assert_eq(next, (casty__envelope_t *)(void *)(chunk + 1), "carving starts over");
+    casty__envelope_free(next);
+}
+
+static casty__envelope_t *sent[2 * 4096];
+static uint32_t sent_count;
+
+static void *free_sent(void *arg)
 {
     (void)arg;
     casty__envelope_free(casty__envelope_alloc(0)); /* give this thread a cache */
-    for (uint32_t i = 0; i < N; i++) {
-        casty__envelope_free(blocks[i]);
+    for (uint32_t i = 0; i < sent_count; i++) {
+        casty__envelope_free(sent[i]);
     }
-    return NULL;
+    return NULL; /* its exit subtracts what it gathered */
 }
 
-Test(envelope, blocks_freed_elsewhere_come_back_home)
+static void free_sent_on_a_thread(void)
 {
-    for (uint32_t i = 0; i < N; i++) {
-        blocks[i] = casty__envelope_alloc(4);
-        cr_assert_eq(blocks[i]->home, casty__thread_cache);
-    }
     pthread_t t;
-    pthread_create(&t, NULL, free_them, NULL);
-    pthread_join(t, NULL); /* a full batch is pushed home at once */
-    casty__envelope_t *again[N];
-    for (uint32_t i = 0; i < N; i++) {
-        again[i] = casty__envelope_alloc(4);
-        bool ours = false;
-        for (uint32_t j = 0; j < N; j++) {
-            ours |= again[i] == blocks[j];
-        }
-        cr_assert(ours, "allocation %u did not reuse a returned block", i);
-    }
-    for (uint32_t i = 0; i < N; i++) {
-        casty__envelope_free(again[i]);
-    }
+    pthread_create(&t, NULL, free_sent, NULL);
+    pthread_join(t, NULL);
 }
 
-#define BURST (2 * CASTY__ENVELOPE_CACHE + 100)
+Test(envelope, a_chunk_freed_elsewhere_comes_back_home)
+{
+    casty__envelope_t *first = start_a_chunk(8);
+    casty__envelope_chunk_t *chunk = first->chunk;
+    uint32_t n = per_chunk(8);
+    sent[0] = first;
+    for (uint32_t i = 1; i < n; i++) {
+        sent[i] = casty__envelope_alloc(8);
+        cr_assert_eq(sent[i]->chunk, chunk);
+    }
+    sent_count = n;
+    casty__envelope_t *other = casty__envelope_alloc(8); /* retires `chunk` */
+    cr_assert_neq(other->chunk, chunk);
+    free_sent_on_a_thread();
+    cr_assert_eq(casty__envelope_cache_held(casty__thread_cache), 1,
+                 "the emptied chunk is on its owner's returned stack");
+    casty__envelope_free(other);
+    /* Carve through the current chunk: the next one is the returned one. */
+    casty__envelope_t *again = start_a_chunk(8);
+    cr_assert_eq(again->chunk, chunk, "the returned chunk was not reused");
+    casty__envelope_free(again);
+}
 
-static casty__envelope_t *burst[BURST];
+Test(envelope, a_chunk_with_an_envelope_out_is_not_recycled)
+{
+    casty__envelope_t *first = start_a_chunk(8);
+    casty__envelope_chunk_t *chunk = first->chunk;
+    uint32_t n = per_chunk(8);
+    casty__envelope_t *held = first; /* kept to the end */
+    for (uint32_t i = 1; i < n; i++) {
+        sent[i - 1] = casty__envelope_alloc(8);
+    }
+    sent_count = n - 1;
+    casty__envelope_t *other = casty__envelope_alloc(8); /* retires `chunk` */
+    free_sent_on_a_thread();
+    cr_assert_eq(casty__envelope_cache_held(casty__thread_cache), 0);
+    cr_assert_eq(atomic_load(&chunk->live), 1, "one envelope is still out");
+    casty__envelope_free(held); /* the last one, freed by the owner */
+    casty__envelope_flush();
+    cr_assert_eq(casty__envelope_cache_held(casty__thread_cache), 2,
+                 "recycled onto the owner's spare list, with the chunk before it");
+    casty__envelope_free(other);
+    cr_assert_eq(start_a_chunk(8)->chunk, chunk, "the last chunk emptied is carved next");
+}
+
+/* Many chunks emptied at once by another thread: the owner keeps a bounded
+ * number of them. */
+#define BIG_BURST (CASTY__CHUNK_RETURNED_MAX + 64)
+
+static casty__envelope_t *burst[BIG_BURST];
 
 static void *free_burst(void *arg)
 {
     (void)arg;
     casty__envelope_free(casty__envelope_alloc(0)); /* give this thread a cache */
-    for (uint32_t i = 0; i < BURST; i++) {
+    for (uint32_t i = 0; i < BIG_BURST; i++) {
         casty__envelope_free(burst[i]);
     }
     return NULL;
 }
 
-Test(envelope, a_burst_sent_home_is_trimmed_to_the_cache_size)
+Test(envelope, what_a_thread_keeps_of_a_burst_is_bounded)
 {
-    for (uint32_t i = 0; i < BURST; i++) {
-        burst[i] = casty__envelope_alloc(4);
+    /* One envelope of the largest carved size a chunk holds at most a few;
+     * take one from each of BIG_BURST chunks, freeing the rest here. */
+    uint32_t n = per_chunk(CASTY__SMALL_PAYLOAD);
+    for (uint32_t i = 0; i < BIG_BURST; i++) {
+        casty__envelope_t *env = start_a_chunk(CASTY__SMALL_PAYLOAD);
+        burst[i] = env;
+        for (uint32_t j = 1; j < n; j++) {
+            casty__envelope_free(casty__envelope_alloc(CASTY__SMALL_PAYLOAD));
+        }
     }
     pthread_t t;
     pthread_create(&t, NULL, free_burst, NULL);
     pthread_join(t, NULL);
-    /* The local list is empty, so this takes what was sent home. */
-    casty__envelope_t *env = casty__envelope_alloc(4);
-    cr_assert_not_null(env);
-    uint32_t kept = 0;
-    for (casty__envelope_t *e = casty__thread_cache->local; e != NULL;
-         e = atomic_load_explicit(&e->next, memory_order_relaxed)) {
-        kept++;
-    }
-    cr_assert_lt(kept, CASTY__ENVELOPE_CACHE, "kept %u of %u blocks sent home", kept, BURST);
-    cr_assert_eq(casty__thread_cache->count, kept);
-    casty__envelope_free(env);
-}
-
-/* A burst well past every bound the caches keep. */
-#define HUGE_BURST (4 * CASTY__RETURNED_MAX)
-
-static casty__envelope_t *huge[HUGE_BURST];
-
-struct free_range {
-    uint32_t from, to;
-};
-
-static void *free_range(void *arg)
-{
-    const struct free_range *r = arg;
-    casty__envelope_free(casty__envelope_alloc(0)); /* give this thread a cache */
-    for (uint32_t i = r->from; i < r->to; i++) {
-        casty__envelope_free(huge[i]);
-    }
-    return NULL; /* its exit sends home the blocks it gathered */
-}
-
-static void free_range_on_a_thread(uint32_t from, uint32_t to)
-{
-    struct free_range r = {from, to};
-    pthread_t t;
-    pthread_create(&t, NULL, free_range, &r);
-    pthread_join(t, NULL);
-}
-
-Test(envelope, an_idle_thread_holds_a_bounded_number_of_the_blocks_sent_home)
-{
-    casty__envelope_free(casty__envelope_alloc(0)); /* give this thread a cache */
-    for (uint32_t i = 0; i < HUGE_BURST; i++) {
-        huge[i] = casty__envelope_alloc(4);
-    }
-    free_range_on_a_thread(0, HUGE_BURST);
-    /* This thread stays idle: it never takes what was sent home. One thread
-     * sent it all, so no push raced a take past the bound. */
     size_t held = casty__envelope_cache_held(casty__thread_cache);
-    cr_assert_leq(held, CASTY__RETURNED_MAX, "an idle cache holds %zu of the %u blocks sent home",
-                  held, HUGE_BURST);
+    cr_assert_leq(held, CASTY__CHUNK_SPARE + CASTY__CHUNK_RETURNED_MAX,
+                  "an idle cache holds %zu of the %u chunks emptied", held, BIG_BURST);
+    cr_assert_geq(held, CASTY__CHUNK_RETURNED_MAX, "the chunks did not come home");
 }
 
 static casty__envelope_cache_t *exited_cache;
+static casty__envelope_t *left_out[64];
 
-static void *burst_then_exit(void *arg)
+static void *carve_then_exit(void *arg)
 {
     (void)arg;
-    for (uint32_t i = 0; i < HUGE_BURST; i++) {
-        huge[i] = casty__envelope_alloc(4);
+    for (uint32_t i = 0; i < 64; i++) {
+        left_out[i] = start_a_chunk(8); /* one envelope out in each of 64 chunks */
     }
     exited_cache = casty__thread_cache;
-    free_range_on_a_thread(0, HUGE_BURST / 2); /* sent home while this thread lives */
     return NULL;
 }
 
@@ -155,11 +198,12 @@ Test(envelope, an_exited_threads_cache_holds_nothing_until_adopted)
     /* This thread's cache is made first, so that it cannot adopt the other's. */
     casty__envelope_free(casty__envelope_alloc(0));
     pthread_t t;
-    pthread_create(&t, NULL, burst_then_exit, NULL);
+    pthread_create(&t, NULL, carve_then_exit, NULL);
     pthread_join(t, NULL);
-    for (uint32_t i = HUGE_BURST / 2; i < HUGE_BURST; i++) {
-        casty__envelope_free(huge[i]); /* sent home after that thread's exit */
+    for (uint32_t i = 0; i < 64; i++) {
+        casty__envelope_free(left_out[i]); /* their chunks empty after the exit */
     }
+    casty__envelope_flush(); /* what this thread gathered for the last one */
     size_t held = casty__envelope_cache_held(exited_cache);
-    cr_assert_eq(held, 0, "the cache of an exited thread holds %zu blocks", held);
+    cr_assert_eq(held, 0, "the cache of an exited thread holds %zu chunks", held);
 }

@@ -54,17 +54,17 @@ Test(mailbox, pops_in_push_order_and_hands_back_the_previous)
 
 Test(mailbox, only_the_first_push_after_idle_schedules)
 {
-    casty__envelope_t *consumed;
+    casty__envelope_t *consumed, *released;
     casty__envelope_t *first = make(1), *second = make(2), *third = make(3);
-    cr_assert(casty__mailbox_mark_empty(&mb));
+    cr_assert(casty__mailbox_mark_empty(&mb, &stub, &released));
     cr_assert(casty__mailbox_push(&mb, first));
     cr_assert_not(casty__mailbox_push(&mb, second));
-    cr_assert_not(casty__mailbox_mark_empty(&mb), "messages are waiting");
+    cr_assert_not(casty__mailbox_mark_empty(&mb, &stub, &released), "messages are waiting");
     cr_assert_eq(casty__mailbox_pop(&mb, &consumed), first);
-    cr_assert_not(casty__mailbox_mark_empty(&mb), "one message is still waiting");
+    cr_assert_not(casty__mailbox_mark_empty(&mb, &stub, &released), "one message is still waiting");
     cr_assert_eq(casty__mailbox_pop(&mb, &consumed), second);
-    cr_assert(casty__mailbox_mark_empty(&mb));
-    cr_assert(casty__mailbox_mark_empty(&mb), "idle stays idle");
+    cr_assert(casty__mailbox_mark_empty(&mb, &stub, &released));
+    cr_assert(casty__mailbox_mark_empty(&mb, &stub, &released), "idle stays idle");
     cr_assert(casty__mailbox_push(&mb, third));
     free(first);
     free(second);
@@ -73,14 +73,51 @@ Test(mailbox, only_the_first_push_after_idle_schedules)
 
 Test(mailbox, mark_empty_fails_after_a_push_it_has_not_seen)
 {
-    casty__envelope_t *consumed;
+    casty__envelope_t *consumed, *released;
     casty__envelope_t *first = make(1), *second = make(2);
     casty__mailbox_push(&mb, first);
     cr_assert_eq(casty__mailbox_pop(&mb, &consumed), first);
     casty__mailbox_push(&mb, second);
-    cr_assert_not(casty__mailbox_mark_empty(&mb));
+    cr_assert_not(casty__mailbox_mark_empty(&mb, &stub, &released));
     cr_assert_eq(casty__mailbox_pop(&mb, &consumed), second);
     cr_assert_eq(consumed, first);
+    free(first);
+    free(second);
+}
+
+Test(mailbox, an_idle_mailbox_rests_on_its_stub_and_hands_back_the_last_envelope)
+{
+    casty__envelope_t *consumed, *released;
+    casty__envelope_t *first = make(1), *second = make(2);
+    cr_assert(casty__mailbox_mark_empty(&mb, &stub, &released));
+    cr_assert_null(released, "resting on the stub already: nothing to hand back");
+    cr_assert(casty__mailbox_push(&mb, first));
+    cr_assert_eq(casty__mailbox_pop(&mb, &consumed), first);
+    cr_assert_eq(consumed, &stub);
+    cr_assert(casty__mailbox_mark_empty(&mb, &stub, &released));
+    cr_assert_eq(released, first, "the last message's envelope is the caller's now");
+    cr_assert(casty__mailbox_mark_empty(&mb, &stub, &released), "idle stays idle");
+    cr_assert_null(released);
+    /* The next push links onto the stub, not onto the envelope handed back. */
+    cr_assert(casty__mailbox_push(&mb, second));
+    cr_assert_null(atomic_load(&first->next));
+    cr_assert_eq(casty__mailbox_pop(&mb, &consumed), second);
+    cr_assert_eq(consumed, &stub);
+    free(first);
+    free(second);
+}
+
+Test(mailbox, a_failed_mark_keeps_the_last_envelope_as_the_tail)
+{
+    casty__envelope_t *consumed, *released;
+    casty__envelope_t *first = make(1), *second = make(2);
+    cr_assert_not(casty__mailbox_push(&mb, first));
+    cr_assert_eq(casty__mailbox_pop(&mb, &consumed), first);
+    cr_assert_not(casty__mailbox_push(&mb, second));
+    cr_assert_not(casty__mailbox_mark_empty(&mb, &stub, &released));
+    cr_assert_null(released);
+    cr_assert_eq(casty__mailbox_pop(&mb, &consumed), second);
+    cr_assert_eq(consumed, first, "the tail was put back when the mark failed");
     free(first);
     free(second);
 }
