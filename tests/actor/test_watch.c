@@ -462,7 +462,9 @@ Test(watch, a_reply_address_is_not_watched)
 Test(watch, a_stop_by_the_shutdown_is_told_as_such)
 {
     reset();
-    casty_system_t *s = make_system(4);
+    /* Asks only wait: the asking thread would otherwise run the idle holder
+     * itself, and be the one held (with the shutdown never called). */
+    casty_system_t *s = make_waiting_system(4);
     casty_ref_t holder, t;
     cr_assert_eq(casty_spawn(s, casty_receive_signals_stateless(watcher_receive), NULL, &holder),
                  CASTY_OK);
