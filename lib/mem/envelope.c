@@ -223,8 +223,11 @@ casty__envelope_t *casty__envelope_carve(casty__envelope_cache_t *c, size_t size
 void casty__envelope_release(casty__envelope_cache_t *c, casty__envelope_chunk_t *chunk)
 {
     if (c == NULL) {
-        /* A thread with no cache (which would have to make one just for
-         * this) subtracts at once. */
+        /* A thread that frees but never sends (a worker that only consumes)
+         * gathers too: without a cache it would subtract at every envelope. */
+        c = casty__envelope_cache_create();
+    }
+    if (c == NULL) {
         subtract(chunk, 1);
         return;
     }
