@@ -243,7 +243,9 @@ end:
         MINE;
         acting = (state != RUNNING);
         t = tail;
-        /* casty__mailbox_mark_empty: load head, then CAS tail -> tail|IDLE */
+        /* casty__mailbox_mark_empty: load head, then CAS tail -> tail|IDLE
+         * (stub|IDLE in the code once a message was consumed: the same
+         * idle bit on another pointer, which the model does not tell apart) */
         atomic { h = head; hi = idle }
         if
         :: h == t && hi -> /* idle already: never while a run holds the token */
