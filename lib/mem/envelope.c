@@ -87,8 +87,7 @@ static void retire_current(casty__envelope_cache_t *c)
     c->bump = c->end = NULL;
     /* None out: none was freed elsewhere either, so `live` is zero. */
     if (out == 0 || atomic_fetch_add_explicit(&chunk->live, out, memory_order_acq_rel) + out == 0) {
-        atomic_store_explicit(&chunk->live, 0, memory_order_relaxed);
-        recycle(chunk);
+        recycle(chunk); /* `live` is zero, as next_chunk sets it anyway */
     }
 }
 

@@ -122,22 +122,19 @@ static inline bool casty__mailbox_mark_empty(casty__mailbox_t *mb, casty__envelo
     if (head != (uintptr_t)tail) {
         return false;
     }
-    uintptr_t expected = (uintptr_t)tail;
-    if (tail == stub) {
-        return atomic_compare_exchange_strong_explicit(&mb->head, &expected,
-                                                       expected | CASTY__MAILBOX_IDLE,
-                                                       memory_order_seq_cst, memory_order_relaxed);
+    if (tail != stub) {
+        /* The stub left the queue when it was consumed: no producer links to it. */
+        atomic_store_explicit(&stub->next, NULL, memory_order_relaxed);
+        mb->tail = stub;
     }
-    /* The stub left the queue when it was consumed: no producer links to it. */
-    atomic_store_explicit(&stub->next, NULL, memory_order_relaxed);
-    mb->tail = stub;
+    uintptr_t expected = (uintptr_t)tail;
     if (!atomic_compare_exchange_strong_explicit(&mb->head, &expected,
                                                  (uintptr_t)stub | CASTY__MAILBOX_IDLE,
                                                  memory_order_seq_cst, memory_order_relaxed)) {
         mb->tail = tail;
         return false;
     }
-    *released = tail;
+    *released = tail != stub ? tail : NULL;
     return true;
 }
 
