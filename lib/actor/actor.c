@@ -71,8 +71,8 @@ adopt(casty_ctx_t *ctx, const casty_behavior_t *b, bool in_setup)
     if (__builtin_expect(b->fn.receive == NULL || b->env_size > a->env_room, 0)) {
         return adopt_slow(ctx, b, in_setup);
     }
-    a->behavior.kind = b->kind;
-    a->behavior.env_size = b->env_size;
+    a->behavior_kind = b->kind;
+    a->env_size = b->env_size;
     a->behavior.fn.receive = b->fn.receive;
     memcpy(a->behavior.env, b->env, b->env_size);
     return HANDLED;
@@ -99,7 +99,7 @@ static void run_setup(casty_ctx_t *ctx, const casty_behavior_t *setup)
         ctx->stop_self = true;
         return;
     case CASTY_BEHAVIOR_IGNORE:
-        ctx->actor->behavior.kind = CASTY_BEHAVIOR_IGNORE;
+        ctx->actor->behavior_kind = CASTY_BEHAVIOR_IGNORE;
         return;
     case CASTY_BEHAVIOR_FAILED:
         casty__actor_fail(ctx, casty_failed_code(&current), true);
@@ -132,7 +132,7 @@ static inline __attribute__((always_inline)) outcome_t apply(casty_ctx_t *ctx,
     case CASTY_BEHAVIOR_UNHANDLED:
         return UNHANDLED;
     case CASTY_BEHAVIOR_IGNORE:
-        a->behavior.kind = CASTY_BEHAVIOR_IGNORE;
+        a->behavior_kind = CASTY_BEHAVIOR_IGNORE;
         return HANDLED;
     case CASTY_BEHAVIOR_FAILED:
         casty__actor_fail(ctx, casty_failed_code(next), false);
@@ -146,12 +146,12 @@ void casty__actor_start(casty_ctx_t *ctx)
 {
     casty__actor_t *a = ctx->actor;
     a->state = CASTY__ACTOR_RUNNING;
-    if (a->behavior.kind == CASTY_BEHAVIOR_SETUP) {
+    if (a->behavior_kind == CASTY_BEHAVIOR_SETUP) {
         casty_behavior_t setup;
-        setup.kind = a->behavior.kind;
-        setup.env_size = a->behavior.env_size;
+        setup.kind = a->behavior_kind;
+        setup.env_size = a->env_size;
         setup.fn.setup = a->behavior.fn.setup;
-        memcpy(setup.env, a->behavior.env, a->behavior.env_size);
+        memcpy(setup.env, a->behavior.env, a->env_size);
         run_setup(ctx, &setup);
     }
 }
@@ -172,13 +172,13 @@ static __attribute__((noinline, cold)) void handle_watch(casty_ctx_t *ctx, casty
         return;
     }
     casty_msg_t msg;
-    if (!casty__watch_arrived(a, env, &msg) || a->behavior.kind == CASTY_BEHAVIOR_IGNORE) {
+    if (!casty__watch_arrived(a, env, &msg) || a->behavior_kind == CASTY_BEHAVIOR_IGNORE) {
         if (!signal) {
             casty__count(&w->dropped);
         }
         return;
     }
-    if (signal && a->behavior.kind != CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
+    if (signal && a->behavior_kind != CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
         return;
     }
     casty_behavior_t next = a->behavior.fn.receive(ctx, &msg, a->behavior.env);
@@ -196,7 +196,7 @@ static __attribute__((noinline, cold)) void handle_event(casty_ctx_t *ctx, casty
 {
     casty__actor_t *a = ctx->actor;
     if ((env->gen & ~CASTY__ENVELOPE_EVENT) != a->own_gen || a->state != CASTY__ACTOR_RUNNING ||
-        a->behavior.kind == CASTY_BEHAVIOR_IGNORE) {
+        a->behavior_kind == CASTY_BEHAVIOR_IGNORE) {
         return;
     }
     casty_msg_t msg = {
@@ -226,7 +226,7 @@ static void handle(casty_ctx_t *ctx, casty__envelope_t *env)
                                                          : CASTY_DEAD_LETTER_STOPPED);
         return;
     }
-    if (a->behavior.kind == CASTY_BEHAVIOR_IGNORE) {
+    if (a->behavior_kind == CASTY_BEHAVIOR_IGNORE) {
         casty__count(&w->dropped);
         return;
     }
@@ -307,7 +307,7 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
     if (a->state == CASTY__ACTOR_NEW) {
         casty__actor_start(&ctx);
     }
-    if (atomic_load_explicit(&a->stopped_children, memory_order_relaxed) != NULL) {
+    if (casty__actor_has_stopped_children(a)) {
         casty__actor_take_stopped_children(&ctx);
         if (ctx.dead) {
             return;
@@ -332,7 +332,7 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
             }
         }
         casty__envelope_t *consumed;
-        env = casty__mailbox_pop(&a->cell.mailbox, &consumed);
+        env = casty__mailbox_pop(&a->tail, &consumed);
         if (env == NULL) {
             break;
         }
@@ -371,14 +371,16 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
     }
     bool running = a->state == CASTY__ACTOR_RUNNING;
     uint64_t own_gen = a->own_gen;
-    if (env == NULL && casty__mailbox_settle(&a->cell.mailbox, &a->stub)) {
+    casty__actor_extras_t *extras = a->extras;
+    if (env == NULL && casty__mailbox_settle(&a->cell.mailbox, &a->tail, &a->stub)) {
         /* A signal set before the mark might have found the actor still
          * scheduled and left it to us (mailbox.h): look once more, and claim
          * the actor back if one came. By now another worker may run it (a
          * push claimed it), or even have stopped it: hence the snapshot of
          * its state above, and the claim going through cell_claimed, which
          * schedules only an open cell. */
-        if (casty__actor_signalled(a, running, own_gen) && casty__mailbox_claim(&a->cell.mailbox)) {
+        if (casty__actor_signalled(a, extras, running, own_gen) &&
+            casty__mailbox_claim(&a->cell.mailbox)) {
             casty__cell_claimed(&a->cell);
         }
         return;

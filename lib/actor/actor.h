@@ -77,21 +77,34 @@ static inline bool casty__actor_adopt(casty__actor_t *a, const casty_behavior_t 
     if (__builtin_expect(b->env_size > a->env_room, 0) && !casty__actor_spill(a)) {
         return false;
     }
-    a->behavior.kind = b->kind;
-    a->behavior.env_size = b->env_size;
+    a->behavior_kind = b->kind;
+    a->env_size = b->env_size;
     a->behavior.fn.receive = b->fn.receive;
     memcpy(a->behavior.env, b->env, b->env_size);
     return true;
 }
 
-/* Whether the actor, idle from now on, has a signal it has not acted on: a
- * child's stop, or (`running`: it was RUNNING, as incarnation `own_gen`) a
- * stop request. Called just after the run marked the mailbox idle, when the
- * cell may already be another worker's: so it reads only atomics, and the
- * owner-only state comes in from before the mark. */
-static inline bool casty__actor_signalled(casty__actor_t *a, bool running, uint64_t own_gen)
+/* Whether the actor has children that have stopped and wait to be taken.
+ * Its owner. */
+static inline bool casty__actor_has_stopped_children(const casty__actor_t *a)
 {
-    if (atomic_load_explicit(&a->stopped_children, memory_order_seq_cst) != NULL) {
+    return a->extras != NULL &&
+           atomic_load_explicit(&a->extras->stopped_children, memory_order_relaxed) != NULL;
+}
+
+/* Whether the actor, idle from now on, has a signal it has not acted on: a
+ * child's stop (`extras`: its extras, or NULL) or (`running`: it was
+ * RUNNING, as incarnation `own_gen`) a stop request. Called just after the
+ * run marked the mailbox idle, when the cell may already be another
+ * worker's: so it reads only atomics, and the owner-only state comes in
+ * from before the mark. An actor whose extras were NULL then has had no
+ * child in this incarnation (the first child's spawn makes them), so none
+ * can have stopped. */
+static inline bool casty__actor_signalled(casty__actor_t *a, casty__actor_extras_t *extras,
+                                          bool running, uint64_t own_gen)
+{
+    if (extras != NULL &&
+        atomic_load_explicit(&extras->stopped_children, memory_order_seq_cst) != NULL) {
         return true;
     }
     return running && atomic_load_explicit(&a->stop_gen, memory_order_seq_cst) == own_gen;

@@ -81,6 +81,20 @@ static void count_undelivered(casty__cell_t *cell, uint64_t gen, uint32_t type, 
     casty__events_dead_letter(system, (casty_ref_t){cell, gen}, type, reason);
 }
 
+static casty__envelope_t **tail_of(casty__cell_t *cell)
+{
+    switch ((casty__cell_kind_t)cell->kind) {
+    case CASTY__CELL_ACTOR:
+        return &((casty__actor_t *)cell)->tail;
+    case CASTY__CELL_PROMISE:
+    case CASTY__CELL_REPLY:
+        return &((casty__promise_t *)cell)->tail;
+    case CASTY__CELL_INBOX:
+        break;
+    }
+    return &((casty_inbox_t *)cell)->tail;
+}
+
 static casty__envelope_t *stub_of(casty__cell_t *cell)
 {
     switch ((casty__cell_kind_t)cell->kind) {
@@ -95,35 +109,36 @@ static casty__envelope_t *stub_of(casty__cell_t *cell)
     return &((casty_inbox_t *)cell)->stub;
 }
 
-void casty__cell_init(casty__cell_t *cell, casty__envelope_t *stub, casty_system_t *system,
-                      casty__cell_kind_t kind)
+void casty__cell_init(casty__cell_t *cell, casty__envelope_t **tail, casty__envelope_t *stub,
+                      casty_system_t *system, casty__cell_kind_t kind)
 {
-    casty__mailbox_init(&cell->mailbox, stub);
+    casty__mailbox_init(&cell->mailbox, tail, stub);
     atomic_init(&cell->mailbox.head, (uintptr_t)stub | CASTY__MAILBOX_IDLE);
     atomic_init(&cell->gen, 1);
     atomic_init(&cell->settled_gen, 1);
     atomic_init(&cell->open, 0);
     atomic_init(&cell->bound, NULL);
     cell->system = system;
-    cell->kind = (uint32_t)kind;
+    cell->kind = (uint8_t)kind;
 }
 
-void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t *stub)
+void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t **tail,
+                              casty__envelope_t *stub)
 {
-    casty__cell_drain(cell, stub);
-    if (cell->mailbox.tail != stub) {
-        casty__envelope_free(cell->mailbox.tail);
-        cell->mailbox.tail = stub;
+    casty__cell_drain(cell, tail, stub);
+    if (*tail != stub) {
+        casty__envelope_free(*tail);
+        *tail = stub;
     }
     free(atomic_load_explicit(&cell->bound, memory_order_relaxed));
     atomic_store_explicit(&cell->bound, NULL, memory_order_relaxed);
 }
 
-uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
+uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t **tail, casty__envelope_t *stub)
 {
     uint32_t n = 0;
     casty__envelope_t *consumed, *env;
-    while ((env = casty__mailbox_pop(&cell->mailbox, &consumed)) != NULL) {
+    while ((env = casty__mailbox_pop(tail, &consumed)) != NULL) {
         if (consumed != stub) {
             casty__envelope_free(consumed);
         }
@@ -138,11 +153,11 @@ uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub)
     return n;
 }
 
-void casty__cell_close(casty__cell_t *cell, casty__envelope_t *stub)
+void casty__cell_close(casty__cell_t *cell, casty__envelope_t **tail, casty__envelope_t *stub)
 {
     for (;;) {
-        uint32_t n = casty__cell_drain(cell, stub);
-        if (casty__mailbox_settle(&cell->mailbox, stub)) {
+        uint32_t n = casty__cell_drain(cell, tail, stub);
+        if (casty__mailbox_settle(&cell->mailbox, tail, stub)) {
             return;
         }
         if (n == 0) {
@@ -178,7 +193,7 @@ static inline void claimed(casty__cell_t *cell)
         }
         return;
     }
-    casty__cell_close(cell, stub_of(cell));
+    casty__cell_close(cell, tail_of(cell), stub_of(cell));
 }
 
 void casty__cell_claimed(casty__cell_t *cell)

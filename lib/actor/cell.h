@@ -35,22 +35,25 @@ typedef enum casty__cell_kind {
     CASTY__CELL_REPLY, /* the reply address of casty_ctx_ask: a promise */
 } casty__cell_kind_t;
 
+/* The producers' part of every cell, first in it: what a tell reads (gen,
+ * bound, system, kind, open) next to the mailbox head it exchanges. A
+ * cell's consumer writes none of it while messages flow; each kind keeps its
+ * consumer's end of the mailbox (`tail`) and its other hot fields at least
+ * a cache line away (actor cells: on lines of their own). */
 struct casty__cell {
     casty__mailbox_t mailbox;
     _Atomic uint64_t gen; /* current incarnation; bumped at each stop */
     /* The bound of an actor's mailbox (actor/bound.h), once the cell has
      * been spawned bounded; NULL for a cell never bounded. Read by every
-     * tell, so it sits next to gen: placed after `open`, it fell on the
-     * next line for some cells, a line the consumer writes, and counting
-     * ran at 16 M against 21 M msg/s (2 workers, runs in turns). */
+     * tell. */
     _Atomic(struct casty__bound *) bound;
-
+    casty_system_t *system;
+    uint8_t kind;          /* a casty__cell_kind_t, fixed for the cell's life */
+    uint8_t env_class;     /* an actor cell's size class (below), fixed; else 0 */
+    _Atomic uint32_t open; /* 1 while an incarnation lives */
     /* Every incarnation below this one has fully stopped: its mailbox is
      * drained and its stop counted (what casty_wait_stopped waits for). */
     _Atomic uint64_t settled_gen;
-    casty_system_t *system;
-    uint32_t kind;         /* a casty__cell_kind_t, fixed for the cell's life */
-    _Atomic uint32_t open; /* 1 while an incarnation lives */
 };
 typedef struct casty__cell casty__cell_t;
 
@@ -67,11 +70,11 @@ typedef enum casty__actor_state {
 
 typedef struct casty__actor casty__actor_t;
 
-/* The behavior an actor runs: a casty_behavior_t's fields, with its
- * environment at `env`, the cell's own bytes (env_inline) or its spill. */
+/* The behavior an actor runs: a casty_behavior_t's function, with its
+ * environment at `env`, the cell's own bytes (env_inline) or its spill. Its
+ * kind and size are the actor's `behavior_kind` and `env_size`, packed with
+ * the actor's state into one word. */
 typedef struct casty__cell_behavior {
-    uint32_t kind;     /* a casty_behavior_kind_t */
-    uint32_t env_size; /* bytes of env in use */
     union {
         casty_receive_fn receive;
         casty_setup_fn setup;
@@ -80,15 +83,33 @@ typedef struct casty__cell_behavior {
 } casty__cell_behavior_t;
 
 /* Actor cells come in size classes, by the bytes of environment they hold
- * inline: 16, 32 and 64 (none above CASTY_ENV_CAPACITY, rounded up to 16).
- * A spawn takes a cell of the smallest class that holds its behavior's
- * environment. */
+ * inline. A cell takes a whole number of cache lines (the pool lays them on
+ * line boundaries, so that no two cells share a line), and a class holds
+ * what its lines leave after the fields: at least 16, 64 and 256 bytes, and
+ * never more than CASTY_ENV_CAPACITY rounded up to 16 (with the default 64:
+ * 16 in a 192-byte cell and 64 in a 256-byte one). A spawn takes a cell of
+ * the smallest class that holds its behavior's environment. */
 #define CASTY__ENV_CLASSES 3u
 #define CASTY__ENV_ROOM_MAX ((CASTY_ENV_CAPACITY + 15u) & ~15u)
+#define CASTY__CACHE_LINE 64u
+/* sizeof(casty__actor_t), the bytes ahead of its environment (asserted
+ * below). */
+#define CASTY__ACTOR_FIELDS 176u
+
+/* The bytes a cell of class `env_class` takes: its fields and environment,
+ * rounded up to whole cache lines. */
+static inline uint32_t casty__env_class_stride(uint32_t env_class)
+{
+    uint32_t want = 16u << (2u * env_class);
+    if (want > CASTY__ENV_ROOM_MAX) {
+        want = CASTY__ENV_ROOM_MAX;
+    }
+    return (CASTY__ACTOR_FIELDS + want + CASTY__CACHE_LINE - 1u) & ~(CASTY__CACHE_LINE - 1u);
+}
 
 static inline uint32_t casty__env_class_bytes(uint32_t env_class)
 {
-    uint32_t bytes = 16u << env_class;
+    uint32_t bytes = casty__env_class_stride(env_class) - CASTY__ACTOR_FIELDS;
     return bytes < CASTY__ENV_ROOM_MAX ? bytes : CASTY__ENV_ROOM_MAX;
 }
 
@@ -107,8 +128,9 @@ static inline uint32_t casty__env_class_of(uint32_t env_size)
  * of it pays 8 bytes for it all: made by the actor's owner on first use (a
  * spawn with a name or a supervisor, a first child, a timer, a watch) and
  * kept with the cell for its later incarnations, until the system is
- * destroyed (mem/pool.h). Owner only; a parent also reads its children's
- * names. */
+ * destroyed (mem/pool.h). Owner only, but for two things: a parent reads
+ * its children's names, and the children push themselves on
+ * `stopped_children`. */
 typedef struct casty__actor_extras {
     struct casty__supervision *supervision; /* NULL unless spawned supervised */
     struct casty__timer_table *timers;      /* its timers (timer.h); NULL while it has none */
@@ -118,21 +140,35 @@ typedef struct casty__actor_extras {
     bool registered;  /* path is in the system's name registry */
     uint32_t children;
     casty__actor_t *first_child;
+    /* Written by other threads: its children that have stopped push
+     * themselves here (linked through `stopped_next`), and then poke it
+     * (cell.c). Made before its first child, so a child always finds it. */
+    _Atomic(struct casty__actor *) stopped_children;
     /* CASTY__ENV_ROOM_MAX bytes, 16-byte aligned, for the environment of a
      * behavior larger than the cell's class; made at the first such, kept. */
     unsigned char *spill;
 } casty__actor_extras_t;
 
+/* Laid out by who touches what while messages flow:
+ *  - the first line: the producers' (casty__cell_t), and the family links,
+ *    which only a spawn or a stop writes;
+ *  - the next two: the owner's, what every run reads and writes, and the
+ *    few fields other threads write when an actor stops or is watched.
+ * A pop wrote the producers' line while the tail sat next to the head: see
+ * queue/mailbox.h for what that cost. */
 struct casty__actor {
     casty__cell_t cell;
-    /* Written by other threads. The runtime's own signals are flags here,
-     * not messages, so that sending one never needs memory: a stop request
+    casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
+    casty__actor_t *prev_sibling;
+
+    /* The mailbox's consumer end (queue/mailbox.h): owner only. */
+    casty__envelope_t *tail;
+    /* Written by other threads. The runtime's own signals are flags, not
+     * messages, so that sending one never needs memory: a stop request
      * names the incarnation it means (a request that arrives after a recycle
-     * is ignored), and children that have stopped push themselves on their
-     * parent's `stopped_children` stack (linked through `stopped_next`). The
-     * signaller then pokes the cell (cell.c). */
+     * is ignored), and a child that has stopped goes on its parent's stack
+     * (extras). The signaller then pokes the cell (cell.c). */
     _Atomic uint64_t stop_gen;
-    _Atomic(struct casty__actor *) stopped_children;
     /* The cell's one link, for the one list it can be on at a time: the
      * injector while it is queued there; the stack of the mailbox that
      * muted it while it lives and is muted (actor/bound.h), claimed and in
@@ -148,11 +184,12 @@ struct casty__actor {
 
     /* Owner only: the thread running the actor. */
     casty__cell_behavior_t behavior;
-    uint8_t state;       /* a casty__actor_state_t */
-    uint8_t stop_reason; /* a casty_stop_reason_t, set when its stop begins */
-    bool escalated;      /* its stop is a failure its parent takes on (supervise.c) */
-    uint8_t env_class;   /* the size class of env_inline, fixed for the cell's life */
-    uint32_t env_room;   /* bytes at behavior.env, for this incarnation */
+    uint8_t behavior_kind; /* a casty_behavior_kind_t */
+    uint8_t state;         /* a casty__actor_state_t */
+    uint8_t stop_reason;   /* a casty_stop_reason_t, set when its stop begins */
+    bool escalated;        /* its stop is a failure its parent takes on (supervise.c) */
+    uint16_t env_size;     /* bytes of behavior.env in use */
+    uint16_t env_room;     /* bytes at behavior.env, for this incarnation */
     /* The mailbox's first consumed envelope (mailbox.h). Of a stub the
      * mailbox only ever reads and writes `next`: it is never handled, never
      * drained and never freed (each consumer skips it by its address), so
@@ -174,10 +211,8 @@ struct casty__actor {
         };
     };
     casty__actor_extras_t *extras; /* NULL until first needed */
-    casty__actor_t *next_sibling;  /* siblings, or top-level actors under the system lock */
-    casty__actor_t *prev_sibling;
     /* Written by its watchers, under the list's own lock: the watches on
-     * this incarnation. Away from the fields every message touches. */
+     * this incarnation. */
     casty__watch_list_t watchers;
     /* The environment, inline: as many bytes as the cell's size class holds
      * (casty__env_class_bytes), the cell's last bytes. A behavior that needs
@@ -185,6 +220,12 @@ struct casty__actor {
     CASTY__ALIGNAS(16) unsigned char env_inline[];
 };
 
+_Static_assert(sizeof(casty__cell_t) + 2 * sizeof(void *) <= CASTY__CACHE_LINE,
+               "the producers' part and the family links share the first line");
+_Static_assert(offsetof(casty__actor_t, tail) == CASTY__CACHE_LINE,
+               "the owner's fields begin on the second line");
+_Static_assert(offsetof(casty__actor_t, env_inline) == CASTY__ACTOR_FIELDS,
+               "CASTY__ACTOR_FIELDS is where the environment begins");
 _Static_assert(offsetof(casty__actor_t, stub_next) ==
                    offsetof(casty__actor_t, stub) + offsetof(casty__envelope_t, next),
                "the fields that share the stub leave its `next` alone");
@@ -211,6 +252,7 @@ struct casty__promise {
     struct casty__timer *timeout;
     casty__promise_t *free_next;
     casty__promise_t *all_next;
+    casty__envelope_t *tail; /* the mailbox's consumer end: the asker's */
     casty__envelope_t stub;
 };
 
@@ -226,15 +268,18 @@ static inline bool casty__message_malformed(uint32_t type, const void *payload, 
 }
 
 /* cell.c */
-/* Makes `cell` (embedding `stub`) a cell of `kind` in `system`, closed and
- * idle as a stop leaves one, at gen 1: whoever takes it opens it
- * (casty__cell_open). Before the cell is shared. */
-void casty__cell_init(casty__cell_t *cell, casty__envelope_t *stub, casty_system_t *system,
-                      casty__cell_kind_t kind);
+/* Makes `cell` (embedding `stub`, its mailbox's consumer end at `tail`) a
+ * cell of `kind` in `system`, closed and idle as a stop leaves one, at gen
+ * 1: whoever takes it opens it (casty__cell_open). Before the cell is
+ * shared. The functions below that take `tail` and `stub` take the cell's
+ * own. */
+void casty__cell_init(casty__cell_t *cell, casty__envelope_t **tail, casty__envelope_t *stub,
+                      casty_system_t *system, casty__cell_kind_t kind);
 /* Drains `cell` (counting what it held) and frees its last consumed
  * envelope and its bound. Only once no thread can reach the cell: at the
  * system's destroy. */
-void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t *stub);
+void casty__cell_free_mailbox(casty__cell_t *cell, casty__envelope_t **tail,
+                              casty__envelope_t *stub);
 /* Queues a copy of the message to the cell's incarnation `gen`: the path of
  * every tell and every ask request. Any thread. */
 int casty__send(casty__cell_t *cell, uint64_t gen, uint32_t type, const void *payload, size_t size);
@@ -255,11 +300,11 @@ int casty__send_event(casty__cell_t *cell, uint64_t gen, uint32_t type, const vo
 /* Frees every envelope in `cell`'s mailbox that is fully linked, counting
  * each (a dead letter, or a late reply in a promise); returns how many.
  * Consumer only. */
-uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t *stub);
+uint32_t casty__cell_drain(casty__cell_t *cell, casty__envelope_t **tail, casty__envelope_t *stub);
 /* Ends the consumer's hold on a cell whose incarnation has ended (`open` is
  * 0): drains it until it can be marked idle, waiting out a sender between
  * its exchange and its link. Afterwards, whoever claims the cell drains it. */
-void casty__cell_close(casty__cell_t *cell, casty__envelope_t *stub);
+void casty__cell_close(casty__cell_t *cell, casty__envelope_t **tail, casty__envelope_t *stub);
 /* Makes the caller the consumer of a cell that is closed and idle (spawn, a
  * promise taken for an ask), waiting while a late sender drains it, then
  * opens it. */

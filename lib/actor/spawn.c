@@ -98,7 +98,7 @@ static void abandon(casty_system_t *system, casty__worker_t *w, casty__actor_t *
     atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
     casty__watchers_notify(a, gen, CASTY_STOP_STOPPED, 0); /* a lookup may have led to a watch */
     atomic_store_explicit(&a->cell.open, 0, memory_order_release);
-    casty__cell_close(&a->cell, &a->stub);
+    casty__cell_close(&a->cell, &a->tail, &a->stub);
     casty__bound_close(&a->cell);
     casty__supervision_close(a);
     atomic_store_explicit(&a->cell.settled_gen, gen + 1, memory_order_seq_cst);
@@ -184,7 +184,7 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
         }
     }
     a->behavior.env = a->env_inline;
-    a->env_room = casty__env_room(a->env_class);
+    a->env_room = (uint16_t)casty__env_room(a->cell.env_class);
     if (!casty__actor_adopt(a, behavior)) {
         abandon(system, w, a); /* larger than every class, and no spill */
         return CASTY_ENOMEM;

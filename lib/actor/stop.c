@@ -54,11 +54,13 @@ static void release_name(casty__actor_t *a)
 static void signal_parent(casty__actor_t *a)
 {
     casty__actor_t *parent = a->parent;
-    casty__actor_t *top = atomic_load_explicit(&parent->stopped_children, memory_order_relaxed);
+    /* Made by the spawn that made `a`, and never changed since. */
+    _Atomic(casty__actor_t *) *stack = &parent->extras->stopped_children;
+    casty__actor_t *top = atomic_load_explicit(stack, memory_order_relaxed);
     do {
         a->stopped_next = top;
-    } while (!atomic_compare_exchange_weak_explicit(&parent->stopped_children, &top, a,
-                                                    memory_order_seq_cst, memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(stack, &top, a, memory_order_seq_cst,
+                                                    memory_order_relaxed));
     casty__actor_poke(parent);
 }
 
@@ -79,7 +81,7 @@ static void unlink_sibling(casty__actor_t **first, casty__actor_t *a)
 static void post_stop(casty_ctx_t *ctx)
 {
     casty__actor_t *a = ctx->actor;
-    if (a->behavior.kind != CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
+    if (a->behavior_kind != CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
         return; /* does not take signals, never started, or ignoring */
     }
     casty_msg_t msg = {.type = CASTY_SIGNAL_POST_STOP, .size = 0, .payload = NULL};
@@ -120,7 +122,7 @@ static void finalize(casty_ctx_t *ctx)
     atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
     casty__watchers_notify(a, gen, a->stop_reason, a->stop_code);
     atomic_store_explicit(&a->cell.open, 0, memory_order_release);
-    casty__cell_close(&a->cell, &a->stub);
+    casty__cell_close(&a->cell, &a->tail, &a->stub);
     casty__bound_close(&a->cell); /* releases the senders muted on it */
     count_stop(w, system);
     casty__events_stopped(system, (casty_ref_t){&a->cell, gen}, a->stop_reason, a->stop_code);
@@ -186,7 +188,8 @@ static void child_stopped(casty_ctx_t *ctx, casty__actor_t *child)
 void casty__actor_take_stopped_children(casty_ctx_t *ctx)
 {
     casty__actor_t *a = ctx->actor;
-    casty__actor_t *c = atomic_exchange_explicit(&a->stopped_children, NULL, memory_order_acquire);
+    casty__actor_t *c =
+        atomic_exchange_explicit(&a->extras->stopped_children, NULL, memory_order_acquire);
     while (c != NULL) {
         casty__actor_t *next = c->stopped_next;
         child_stopped(ctx, c);

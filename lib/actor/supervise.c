@@ -286,7 +286,7 @@ bool casty__actor_restart(casty_ctx_t *ctx, bool go_on)
     if (a->state != CASTY__ACTOR_RUNNING) {
         return false;
     }
-    if (a->behavior.kind == CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
+    if (a->behavior_kind == CASTY_BEHAVIOR_RECEIVE_SIGNALS) {
         int32_t code = a->stop_code;
         casty_msg_t msg = {.type = CASTY_SIGNAL_PRE_RESTART, .size = sizeof code, .payload = &code};
         (void)a->behavior.fn.receive(ctx, &msg, a->behavior.env);
@@ -316,12 +316,13 @@ void casty__actor_park(casty_ctx_t *ctx)
      * on another worker at once. */
     bool running = a->state != CASTY__ACTOR_STOPPING;
     uint64_t own_gen = a->own_gen;
+    casty__actor_extras_t *extras = a->extras;
     int64_t until =
         a->state == CASTY__ACTOR_BACKOFF ? a->extras->supervision->backoff_until : INT64_MAX;
     atomic_store_explicit(&a->parked, 1, memory_order_seq_cst);
     /* The backoff timer may have fired before the store, finding nothing
      * parked: it never fires early, so the clock tells that it has. */
-    if (casty__actor_signalled(a, running, own_gen) || casty__now_ns() >= until) {
+    if (casty__actor_signalled(a, extras, running, own_gen) || casty__now_ns() >= until) {
         casty__actor_unpark(a);
     }
 }

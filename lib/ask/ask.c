@@ -170,7 +170,7 @@ casty__promise_t *casty__promise_new(casty_system_t *system, casty__cell_kind_t 
     if (p == NULL) {
         return NULL;
     }
-    casty__cell_init(&p->cell, &p->stub, system, kind); /* its taker opens it */
+    casty__cell_init(&p->cell, &p->tail, &p->stub, system, kind); /* its taker opens it */
     atomic_init(&p->ready, PROMISE_WAITING);
     atomic_init(&p->target_stopped, 0);
     atomic_init(&p->timed_out, 0);
@@ -208,7 +208,7 @@ static casty__promise_t *promise_take(casty_system_t *system)
 static casty__envelope_t *promise_pop(casty__promise_t *p)
 {
     casty__envelope_t *consumed;
-    casty__envelope_t *env = casty__mailbox_pop(&p->cell.mailbox, &consumed);
+    casty__envelope_t *env = casty__mailbox_pop(&p->tail, &consumed);
     if (env != NULL && consumed != &p->stub) {
         casty__envelope_free(consumed);
     }
@@ -291,7 +291,7 @@ static void promise_retire(casty_system_t *system, casty__promise_t *p, bool own
     if (!own) {
         promise_reclaim(p);
     }
-    casty__cell_close(&p->cell, &p->stub);
+    casty__cell_close(&p->cell, &p->tail, &p->stub);
     atomic_store_explicit(&p->target_stopped, 0, memory_order_relaxed);
     atomic_store_explicit(&p->ready, PROMISE_WAITING, memory_order_relaxed);
     if (!kept_for(system) && kept.promise == NULL) {
@@ -347,7 +347,7 @@ static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen
         }
         /* Nothing for us yet: sleep only once the mailbox is idle, so that
          * the next push is certain to wake us. */
-        if (!casty__mailbox_settle(&p->cell.mailbox, &p->stub)) {
+        if (!casty__mailbox_settle(&p->cell.mailbox, &p->tail, &p->stub)) {
             continue;
         }
         *own = false;
@@ -446,7 +446,7 @@ void casty__promises_destroy(casty_system_t *system)
     casty__promise_t *p = atomic_load_explicit(&system->all_promises, memory_order_relaxed);
     while (p != NULL) {
         casty__promise_t *next = p->all_next;
-        casty__cell_free_mailbox(&p->cell, &p->stub);
+        casty__cell_free_mailbox(&p->cell, &p->tail, &p->stub);
         free(p);
         p = next;
     }

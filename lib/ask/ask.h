@@ -33,14 +33,17 @@ void casty__promises_destroy(casty_system_t *system);
 /* An inbox (inbox.c, casty/inbox.h): a cell whose "scheduling" makes its
  * eventfd readable; its owner, a thread outside the pool, is the mailbox's
  * only consumer while the cell is open. */
+/* The producers' part first (the cell and the fd that a claiming push
+ * writes), and the owner's on a line of its own (actor/cell.h says why). */
 struct casty_inbox {
     casty__cell_t cell;
     int fd;       /* eventfd, non-blocking */
-    bool owned;   /* owner only: the owner holds the mailbox (not idle) */
     uint64_t gen; /* this inbox's incarnation, fixed at create */
     bool live;    /* created and not destroyed; under the system lock */
     struct casty_inbox *free_next;
     struct casty_inbox *all_next;
+    CASTY__ALIGNAS(64) casty__envelope_t *tail; /* the mailbox's consumer end: the owner's */
+    bool owned; /* owner only: the owner holds the mailbox (not idle) */
     casty__envelope_t stub;
 };
 

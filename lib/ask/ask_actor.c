@@ -57,7 +57,7 @@ static void reply_retire(casty__promise_t *r)
     casty__watch_promise_end(r);
     atomic_fetch_add_explicit(&r->cell.gen, 1, memory_order_seq_cst);
     atomic_store_explicit(&r->cell.open, 0, memory_order_seq_cst);
-    casty__cell_close(&r->cell, &r->stub);
+    casty__cell_close(&r->cell, &r->tail, &r->stub);
     pthread_mutex_lock(&system->lock);
     r->free_next = system->free_replies;
     system->free_replies = r;
@@ -102,7 +102,7 @@ static void reply_consume(casty__promise_t *r)
     uint64_t gen = atomic_load_explicit(&r->cell.gen, memory_order_relaxed);
     for (;;) {
         casty__envelope_t *consumed;
-        casty__envelope_t *env = casty__mailbox_pop(&r->cell.mailbox, &consumed);
+        casty__envelope_t *env = casty__mailbox_pop(&r->tail, &consumed);
         if (env != NULL) {
             if (consumed != &r->stub) {
                 casty__envelope_free(consumed);
@@ -125,7 +125,7 @@ static void reply_consume(casty__promise_t *r)
             answer(r, CASTY_ASK_TIMED_OUT, NULL);
             return;
         }
-        if (!casty__mailbox_settle(&r->cell.mailbox, &r->stub)) {
+        if (!casty__mailbox_settle(&r->cell.mailbox, &r->tail, &r->stub)) {
             continue; /* a reply is on its way in */
         }
         bool flagged = atomic_load_explicit(&r->target_stopped, memory_order_seq_cst) == gen ||

@@ -27,6 +27,7 @@
  * destroy; the cell is reused by the next inbox. */
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -64,11 +65,13 @@ static casty_inbox_t *inbox_take_cell(casty_system_t *system)
     if (inbox != NULL) {
         return inbox;
     }
-    inbox = calloc(1, sizeof *inbox);
+    inbox = aligned_alloc(_Alignof(casty_inbox_t), sizeof *inbox);
     if (inbox == NULL) {
         return NULL;
     }
-    casty__cell_init(&inbox->cell, &inbox->stub, system, CASTY__CELL_INBOX); /* create opens it */
+    memset(inbox, 0, sizeof *inbox);
+    casty__cell_init(&inbox->cell, &inbox->tail, &inbox->stub, system,
+                     CASTY__CELL_INBOX); /* create opens it */
     inbox->fd = -1;
     pthread_mutex_lock(&system->lock);
     inbox->all_next = system->all_inboxes;
@@ -115,7 +118,7 @@ int casty_inbox_create(casty_system_t *system, casty_inbox_t **out)
     pthread_mutex_unlock(&system->lock);
     if (closed) {
         atomic_store_explicit(&inbox->cell.open, 0, memory_order_release);
-        casty__cell_close(&inbox->cell, &inbox->stub);
+        casty__cell_close(&inbox->cell, &inbox->tail, &inbox->stub);
         close(fd);
         inbox->fd = -1;
         inbox_give_back(system, inbox);
@@ -124,7 +127,7 @@ int casty_inbox_create(casty_system_t *system, casty_inbox_t **out)
     /* Let the mailbox go at once, so that the first message's push is the
      * one that writes the fd. A late message to an earlier inbox of this
      * cell may be queued: then keep it and make the fd readable. */
-    inbox->owned = !casty__mailbox_settle(&inbox->cell.mailbox, &inbox->stub);
+    inbox->owned = !casty__mailbox_settle(&inbox->cell.mailbox, &inbox->tail, &inbox->stub);
     if (inbox->owned) {
         casty__inbox_wake(inbox);
     }
@@ -160,9 +163,9 @@ int casty_inbox_take(casty_inbox_t *inbox, size_t max, casty_inbox_fn fn, void *
     size_t events = 0; /* of those, events: counted in no statistic */
     while (max == 0 || taken < max) {
         casty__envelope_t *consumed;
-        casty__envelope_t *env = casty__mailbox_pop(&inbox->cell.mailbox, &consumed);
+        casty__envelope_t *env = casty__mailbox_pop(&inbox->tail, &consumed);
         if (env == NULL) {
-            if (casty__mailbox_settle(&inbox->cell.mailbox, &inbox->stub)) {
+            if (casty__mailbox_settle(&inbox->cell.mailbox, &inbox->tail, &inbox->stub)) {
                 inbox->owned = false;
             }
             /* Otherwise a sender is between its exchange and its link: keep
@@ -222,7 +225,7 @@ void casty_inbox_destroy(casty_inbox_t *inbox)
             sched_yield(); /* a claimer is on its way to the fd, or closing */
         }
     }
-    casty__cell_close(&inbox->cell, &inbox->stub);
+    casty__cell_close(&inbox->cell, &inbox->tail, &inbox->stub);
     inbox->owned = false;
     close(inbox->fd);
     inbox->fd = -1;
@@ -248,7 +251,7 @@ void casty__inboxes_destroy(casty_system_t *system)
     casty_inbox_t *inbox = system->all_inboxes;
     while (inbox != NULL) {
         casty_inbox_t *next = inbox->all_next;
-        casty__cell_free_mailbox(&inbox->cell, &inbox->stub);
+        casty__cell_free_mailbox(&inbox->cell, &inbox->tail, &inbox->stub);
         if (inbox->fd >= 0) {
             close(inbox->fd);
         }

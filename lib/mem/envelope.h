@@ -172,10 +172,11 @@ static inline void casty__envelope_free(casty__envelope_t *env)
 
 /* casty__mailbox_mark_empty (queue/mailbox.h), freeing the envelope that
  * the idle mailbox no longer rests on. Consumer only. */
-static inline bool casty__mailbox_settle(casty__mailbox_t *mb, casty__envelope_t *stub)
+static inline bool casty__mailbox_settle(casty__mailbox_t *mb, casty__envelope_t **tail,
+                                         casty__envelope_t *stub)
 {
     casty__envelope_t *released;
-    bool idle = casty__mailbox_mark_empty(mb, stub, &released);
+    bool idle = casty__mailbox_mark_empty(mb, tail, stub, &released);
     if (released != NULL) {
         casty__envelope_free(released);
     }

@@ -26,12 +26,12 @@ struct casty__slab {
     casty__slab_t *next;
     uint32_t count;
     uint32_t cell_bytes; /* the stride: one cell of the slab's class */
-    _Alignas(16) unsigned char cells[];
+    _Alignas(CASTY__CACHE_LINE) unsigned char cells[]; /* each cell on line boundaries */
 };
 
 static size_t cell_bytes(uint32_t env_class)
 {
-    return sizeof(casty__actor_t) + casty__env_class_bytes(env_class);
+    return casty__env_class_stride(env_class);
 }
 
 static casty__actor_t *slab_cell(casty__slab_t *slab, uint32_t i)
@@ -42,11 +42,10 @@ static casty__actor_t *slab_cell(casty__slab_t *slab, uint32_t i)
 static void cell_init(casty_system_t *system, casty__actor_t *a, uint32_t env_class)
 {
     memset(a, 0, cell_bytes(env_class));
-    casty__cell_init(&a->cell, &a->stub, system, CASTY__CELL_ACTOR); /* spawn opens it */
+    casty__cell_init(&a->cell, &a->tail, &a->stub, system, CASTY__CELL_ACTOR); /* spawn opens it */
     atomic_init(&a->stop_gen, 0);
-    atomic_init(&a->stopped_children, NULL);
     atomic_init(&a->runnable.next, NULL);
-    a->env_class = (uint8_t)env_class;
+    a->cell.env_class = (uint8_t)env_class;
 }
 
 /* Adds a slab of `env_class` and puts its cells on the class's shared
@@ -110,7 +109,7 @@ casty__actor_t *casty__actor_alloc(casty_system_t *system, casty__worker_t *work
 
 void casty__actor_release(casty_system_t *system, casty__worker_t *worker, casty__actor_t *actor)
 {
-    uint32_t c = actor->env_class;
+    uint32_t c = actor->cell.env_class;
     if (worker != NULL) {
         actor->free_next = worker->free_cells[c];
         worker->free_cells[c] = actor;
@@ -148,6 +147,9 @@ casty__actor_extras_t *casty__actor_extras_of(casty__actor_t *actor)
 {
     if (actor->extras == NULL) {
         actor->extras = calloc(1, sizeof *actor->extras);
+        if (actor->extras != NULL) {
+            atomic_init(&actor->extras->stopped_children, NULL);
+        }
     }
     return actor->extras;
 }
@@ -165,7 +167,7 @@ bool casty__actor_spill(casty__actor_t *actor)
         }
     }
     actor->behavior.env = x->spill;
-    actor->env_room = CASTY_ENV_CAPACITY;
+    actor->env_room = (uint16_t)CASTY_ENV_CAPACITY;
     return true;
 }
 

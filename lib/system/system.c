@@ -99,7 +99,7 @@ static bool config_valid(const casty_config_t *c)
 
 static void free_actor_mailbox(casty__actor_t *a)
 {
-    casty__cell_free_mailbox(&a->cell, &a->stub);
+    casty__cell_free_mailbox(&a->cell, &a->tail, &a->stub);
 }
 
 /* Frees what create made and destroy takes apart, in either case once no

@@ -128,7 +128,8 @@ typedef struct message {
 
 static casty__mailbox_t mailbox;
 static casty__envelope_t mailbox_stub;
-static _Atomic int runs_granted; /* runs the pushes asked for, not yet started */
+static casty__envelope_t *mailbox_tail; /* the consumer's end */
+static _Atomic int runs_granted;        /* runs the pushes asked for, not yet started */
 static _Atomic bool run_wanted;
 static uint32_t mb_per_producer;
 
@@ -151,7 +152,7 @@ static void *producer_main(void *arg)
 static void stress_mailbox(void)
 {
     mb_per_producer = 200000u * scale;
-    casty__mailbox_init(&mailbox, &mailbox_stub);
+    casty__mailbox_init(&mailbox, &mailbox_tail, &mailbox_stub);
     atomic_store(&runs_granted, 1); /* created scheduled */
     atomic_store(&run_wanted, true);
     pthread_t producers[PRODUCERS];
@@ -168,7 +169,7 @@ static void stress_mailbox(void)
         atomic_fetch_sub(&runs_granted, 1);
         for (;;) { /* one run: drain, then try to go idle */
             casty__envelope_t *consumed, *e;
-            while ((e = casty__mailbox_pop(&mailbox, &consumed)) != NULL) {
+            while ((e = casty__mailbox_pop(&mailbox_tail, &consumed)) != NULL) {
                 if (consumed != &mailbox_stub) {
                     free(consumed);
                 }
@@ -179,7 +180,8 @@ static void stress_mailbox(void)
                 received++;
             }
             casty__envelope_t *released;
-            bool idle = casty__mailbox_mark_empty(&mailbox, &mailbox_stub, &released);
+            bool idle =
+                casty__mailbox_mark_empty(&mailbox, &mailbox_tail, &mailbox_stub, &released);
             free(released); /* resting on the stub now: the last message is ours */
             if (idle) {
                 break;
@@ -189,8 +191,8 @@ static void stress_mailbox(void)
     for (uint32_t i = 0; i < PRODUCERS; i++) {
         pthread_join(producers[i], NULL);
     }
-    if (mailbox.tail != &mailbox_stub) {
-        free(mailbox.tail);
+    if (mailbox_tail != &mailbox_stub) {
+        free(mailbox_tail);
     }
     CHECK(received == total, "mailbox: received %llu of %llu", (unsigned long long)received,
           (unsigned long long)total);
