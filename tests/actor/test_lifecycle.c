@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "support_criterion.h"
 
@@ -158,6 +159,46 @@ Test(lifecycle, a_behavior_with_no_function_stops_the_actor)
     cr_expect_eq(st.invalid_behaviors, 1);
     cr_expect_eq(st.handled, 1, "the message that returned it was handled");
     cr_expect_eq(st.dead_letters, 2);
+}
+
+/* ---- casty_behavior_build, the constructor the macros call ---- */
+
+Test(lifecycle, casty_behavior_build_copies_the_environment_and_sets_the_function)
+{
+    unsigned char env[CASTY_ENV_CAPACITY];
+    for (size_t i = 0; i < sizeof env; i++) {
+        env[i] = (unsigned char)(i * 7 + 1);
+    }
+    for (size_t size = 0; size <= sizeof env; size++) {
+        casty_behavior_t b =
+            casty_behavior_build(CASTY_BEHAVIOR_RECEIVE, count_receive, NULL, env, size);
+        cr_assert_eq(b.kind, CASTY_BEHAVIOR_RECEIVE);
+        cr_assert_eq(b.env_size, size);
+        cr_assert_eq(b.fn.receive, count_receive);
+        cr_assert_eq(memcmp(b.env, env, size), 0, "a %zu-byte environment", size);
+    }
+    casty_behavior_t s = casty_behavior_build(CASTY_BEHAVIOR_SETUP, NULL, setup_stops, env, 3);
+    cr_expect_eq(s.kind, CASTY_BEHAVIOR_SETUP);
+    cr_expect_eq(s.fn.setup, setup_stops);
+    cr_expect_eq(memcmp(s.env, env, 3), 0);
+}
+
+Test(lifecycle, casty_behavior_build_gives_a_refused_behavior_for_bad_input)
+{
+    unsigned char env[CASTY_ENV_CAPACITY + 1] = {0};
+    casty_ref_t a;
+    casty_behavior_t too_big =
+        casty_behavior_build(CASTY_BEHAVIOR_RECEIVE, count_receive, NULL, env, sizeof env);
+    cr_expect_gt(too_big.env_size, CASTY_ENV_CAPACITY);
+    cr_expect_eq(casty_spawn(sys, too_big, NULL, &a), CASTY_EINVAL, "too large an environment");
+    casty_behavior_t no_env =
+        casty_behavior_build(CASTY_BEHAVIOR_RECEIVE, count_receive, NULL, NULL, 8);
+    cr_expect_eq(casty_spawn(sys, no_env, NULL, &a), CASTY_EINVAL, "a size with no environment");
+    casty_behavior_t no_fn = casty_behavior_build(CASTY_BEHAVIOR_RECEIVE, NULL, NULL, env, 8);
+    cr_expect_eq(casty_spawn(sys, no_fn, NULL, &a), CASTY_EINVAL, "no function");
+    casty_behavior_t empty =
+        casty_behavior_build(CASTY_BEHAVIOR_RECEIVE, count_receive, NULL, NULL, 0);
+    cr_expect_eq(casty_spawn(sys, empty, NULL, &a), CASTY_OK, "no environment at all is fine");
 }
 
 /* ---- casty_wait_stopped and casty_wait_quiet ---- */
