@@ -28,7 +28,7 @@
 
 /* Slots per queue; a power of two. A worker that fills its queue moves half
  * of it to the system's shared queue. */
-#define CASTY__WSQUEUE_SIZE 256u
+#define CASTY__WSQUEUE_SIZE 1024u
 
 /* `head` is CASed by the owner and thieves, `tail` written by the owner and
  * read by thieves: a line each, so a thief's CAS does not take the owner's
