@@ -101,6 +101,8 @@ check lifo_slot.pml "assertion violated" "thief without membarrier: it misses ne
     -DNO_MEMBARRIER_THIEF
 check lifo_slot.pml "invalid end state" "parker without membarrier: it misses the buffered fill" \
     -DNO_MEMBARRIER_PARKER
+check lifo_slot.pml "invalid end state" "parker without membarrier: it misses the buffered push" \
+    -DQUEUE_NO_MEMBARRIER
 check lifo_slot.pml "assertion violated" "owner takes without next_owner: it and a thief both run" \
     -DNO_OWNER_FLAG
 check lifo_slot.pml "assertion violated" "owner runs what it loaded before raising next_owner" \

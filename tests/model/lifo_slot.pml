@@ -15,7 +15,8 @@
  * slot it refills by exchange: the displaced actor goes to its queue,
  * followed by notify; if the exchange finds the slot emptied meanwhile by a
  * thief, the slot has gone from empty to full, and `sleepers` is read as
- * after a fill. It takes from its slot with plain accesses: load `next`;
+ * after a fill; notify after the push reads `sleepers` with a plain load
+ * too. It takes from its slot with plain accesses: load `next`;
  * if full, set `next_owner`, then read `next_thieves`; with a thief there
  * it clears `next_owner` and takes by exchange; with none, it loads `next`
  * again (a thief done before the flag was up may have taken the actor),
@@ -34,8 +35,8 @@
  * (x86-TSO; C11 allows the same reordering of a relaxed or release store
  * before a later load), and its loads read its own buffer first; a flush of
  * the oldest entry is a step of its own, taken at any time by the process
- * store_buffer; its RMWs (exchange, the fetch_adds of notify and of a
- * wake) drain the buffer first. casty__membarrier has every running thread
+ * store_buffer; its RMWs (exchange, the fetch_add of a wake) drain the
+ * buffer first. casty__membarrier has every running thread
  * execute a full fence before it returns, so here it is one step that
  * drains the owner's buffer; after it the owner's loads read memory, where
  * the caller's earlier RMW already is. The idle workers' accesses are all
@@ -80,6 +81,13 @@
  *                        first load: a thief that took it between that load
  *                        and the flag, and was gone by the look at
  *                        `next_thieves`, runs it too;
+ *  QUEUE_NO_MEMBARRIER   the parker without the barrier, and the fill of an
+ *                        empty slot fenced (as if it were an RMW), so that
+ *                        only notify's plain load after the queue's store
+ *                        is left unordered: the parker reads the queue
+ *                        empty while the displaced actor's store is still
+ *                        buffered, the owner read `sleepers` before the
+ *                        parker's count: a lost wake-up;
  *  REFILL_NO_WAKE        the refill whose exchange finds the slot emptied
  *                        returns without reading `sleepers`: with IDLE == 2,
  *                        the thief runs actor 1 for long, the other idle
@@ -96,6 +104,11 @@
 #endif
 #if IDLE < 1 || IDLE > 2
 #error "IDLE is 1 or 2"
+#endif
+
+#ifdef QUEUE_NO_MEMBARRIER
+#define NO_MEMBARRIER_PARKER
+#define FILL_FENCED
 #endif
 
 #ifdef NO_MEMBARRIER
@@ -235,7 +248,11 @@ inline fill(x)
     :: d == 0 ->
         /* Only the owner fills: the slot stays empty until this store. */
         store(NEXT, x);
-        s = mem[SLEEPERS];
+#ifndef FILL_FENCED
+        load(SLEEPERS, s);
+#else
+        d_step { drain(); s = mem[SLEEPERS] };
+#endif
         if
         :: s > 0 -> wake()
         :: else -> skip
@@ -256,9 +273,11 @@ inline fill(x)
             skip
 #endif
         :: else ->
-            /* push_local, then notify: fetch_add(sleepers, 0). */
+            /* push_local, then notify: a plain load of `sleepers` after
+             * the queue's store, ordered only by the parker's barrier, as
+             * after a fill. */
             store(QUEUE, d);
-            d_step { drain(); s = mem[SLEEPERS] };
+            load(SLEEPERS, s);
             if
             :: s > 0 -> wake()
             :: else -> skip
