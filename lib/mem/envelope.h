@@ -81,7 +81,7 @@ _Static_assert(sizeof(casty__envelope_chunk_t) == CK_MD_CACHELINE, "a chunk's he
 typedef struct casty__envelope_cache {
     /* Owner only. */
     unsigned char *bump; /* the next envelope of `current` */
-    unsigned char *end;  /* the end of `current` */
+    unsigned char *end;  /* the end of `current`'s lines asked for so far (envelope.c) */
     casty__envelope_chunk_t *current;
     uint32_t carved;     /* envelopes carved from `current` */
     uint32_t freed_here; /* of those, freed by the owner while `current` */

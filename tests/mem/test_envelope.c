@@ -61,6 +61,37 @@ static casty__envelope_t *start_a_chunk(size_t payload)
     }
 }
 
+/* The carving moves through a chunk a kilobyte at a time, asking for the
+ * lines ahead (envelope.c): it still fills the whole chunk, side by side,
+ * whatever the envelopes' size, and only then starts the next. */
+Test(envelope, a_chunk_is_filled_side_by_side_across_its_steps)
+{
+    static const size_t payloads[] = {0, 8, 40, 100, 200, CASTY__SMALL_PAYLOAD};
+    for (size_t p = 0; p < sizeof payloads / sizeof payloads[0]; p++) {
+        size_t payload = payloads[p];
+        uint32_t n = per_chunk(payload);
+        casty__envelope_t *held[CASTY__CHUNK_SIZE / sizeof(casty__envelope_t)];
+        held[0] = start_a_chunk(payload);
+        casty__envelope_chunk_t *chunk = held[0]->chunk;
+        cr_assert_eq(held[0], (casty__envelope_t *)(void *)(chunk + 1));
+        for (uint32_t i = 1; i < n; i++) {
+            held[i] = casty__envelope_alloc(payload);
+            cr_assert_eq(held[i]->chunk, chunk, "payload %zu: envelope %u of %u in another chunk",
+                         payload, i, n);
+            cr_assert_eq((unsigned char *)held[i],
+                         (unsigned char *)held[i - 1] + casty__envelope_carved_size(payload),
+                         "payload %zu: envelope %u not next to the one before", payload, i);
+        }
+        casty__envelope_t *after = casty__envelope_alloc(payload);
+        cr_assert_neq(after->chunk, chunk, "payload %zu: more than %u envelopes in a chunk",
+                      payload, n);
+        casty__envelope_free(after);
+        for (uint32_t i = 0; i < n; i++) {
+            casty__envelope_free(held[i]);
+        }
+    }
+}
+
 Test(envelope, a_chunk_freed_here_is_carved_again)
 {
     casty__envelope_t *first = start_a_chunk(16);
