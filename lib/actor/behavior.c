@@ -1,6 +1,4 @@
-/* The behaviors' constructor, out of line (casty/behavior.h says why). One
- * return of one variable, so that gcc builds it in the caller's result
- * (with two, it built a copy on the stack and copied that out). */
+/* The behaviors' constructor, out of line (casty/behavior.h says why). */
 #include <stdbool.h>
 #include <string.h>
 
