@@ -16,7 +16,9 @@ static casty__envelope_cache_t *free_caches; /* left by exited threads */
 static casty__envelope_cache_t *all_caches;  /* every cache, for LeakSanitizer's sake too */
 static pthread_key_t exit_key;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static bool has_prefetchw; /* x86: whether the CPU has PREFETCHW; set by init */
+#if defined(__x86_64__) || defined(__i386__)
+static bool has_prefetchw; /* whether the CPU has PREFETCHW; set by init */
+#endif
 
 static void free_chunks(casty__envelope_chunk_t *chunk)
 {

@@ -10,7 +10,9 @@
  * cache line when the payloads are small. Measured before this design (a
  * free list per thread, blocks sent home in batches of 32): a consumer on
  * another core missed on every envelope, and sending the blocks home cost a
- * third of its time (casty-bench mailbox --workers 1 --t 1).
+ * third of its time (casty-bench mailbox --workers 1 --t 1). The carving
+ * asks for a chunk's lines a kilobyte ahead of itself, for writing: a
+ * recycled chunk's lines were last on the consumers' cores (envelope.c).
  *
  * A chunk counts its live envelopes in `live`, without an atomic per
  * envelope on the carving side: while a chunk is its owner's current one,
