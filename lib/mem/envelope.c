@@ -194,9 +194,9 @@ _Static_assert(CASTY__CHUNK_SIZE % PREFETCH_AHEAD == 0, "a chunk is a whole numb
  * first store to it, one after another, while a consumer reads its own
  * lines nearby (counting's slow mode, README). A kilobyte at a time, ahead
  * of the carving: the whole chunk at once crowded the working set out of
- * the first-level cache (threadring and chameneos 0.90 to 0.95 times). A read prefetch
- * is no use (it made counting slower), so an x86 CPU that does not report
- * PREFETCHW gets none. */
+ * the first-level cache (threadring and chameneos 0.86 to 0.96 times). A
+ * read prefetch is no use (it made counting slower), so an x86 CPU that
+ * does not report PREFETCHW gets none. */
 static void prefetch_for_writing(unsigned char *line, unsigned char *end)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -251,11 +251,7 @@ casty__envelope_t *casty__envelope_carve(casty__envelope_cache_t *c, size_t size
             c->end += PREFETCH_AHEAD;
             prefetch_for_writing(c->end, c->end < chunk_end ? c->end + PREFETCH_AHEAD : c->end);
             if ((size_t)(c->end - c->bump) >= size) {
-                casty__envelope_t *env = (casty__envelope_t *)(void *)c->bump;
-                c->bump += size;
-                c->carved++;
-                env->chunk = c->current;
-                return env;
+                return casty__envelope_take(c, size);
             }
         }
     }
@@ -267,14 +263,11 @@ casty__envelope_t *casty__envelope_carve(casty__envelope_cache_t *c, size_t size
     unsigned char *start = (unsigned char *)chunk;
     prefetch_for_writing(start, start + 2 * PREFETCH_AHEAD);
     c->current = chunk;
-    c->carved = 1;
+    c->carved = 0;
     c->freed_here = 0;
-    unsigned char *at = (unsigned char *)(chunk + 1);
-    c->bump = at + size;
+    c->bump = (unsigned char *)(chunk + 1);
     c->end = start + PREFETCH_AHEAD;
-    casty__envelope_t *env = (casty__envelope_t *)(void *)at;
-    env->chunk = chunk;
-    return env;
+    return casty__envelope_take(c, size);
 }
 
 void casty__envelope_release(casty__envelope_cache_t *c, casty__envelope_chunk_t *chunk)

@@ -122,6 +122,17 @@ static inline size_t casty__envelope_carved_size(size_t payload)
     return sizeof(casty__envelope_t) + ((payload + 15u) & ~(size_t)15u);
 }
 
+/* Carves the next `size` bytes of `c`'s current chunk, which has them
+ * before `end`. Owner only. */
+static inline casty__envelope_t *casty__envelope_take(casty__envelope_cache_t *c, size_t size)
+{
+    casty__envelope_t *env = (casty__envelope_t *)(void *)c->bump;
+    c->bump += size;
+    c->carved++;
+    env->chunk = c->current;
+    return env;
+}
+
 /* An envelope that is not carved: for memory held until an actor stops. */
 static inline casty__envelope_t *casty__envelope_alloc_kept(size_t payload)
 {
@@ -141,11 +152,7 @@ static inline casty__envelope_t *casty__envelope_alloc(size_t payload)
     size_t size = casty__envelope_carved_size(payload);
     casty__envelope_cache_t *c = casty__thread_cache;
     if (c != NULL && (size_t)(c->end - c->bump) >= size) {
-        casty__envelope_t *env = (casty__envelope_t *)(void *)c->bump;
-        c->bump += size;
-        c->carved++;
-        env->chunk = c->current;
-        return env;
+        return casty__envelope_take(c, size);
     }
     return casty__envelope_carve(c, size);
 }

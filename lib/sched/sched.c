@@ -38,9 +38,9 @@
  * fences: ThreadSanitizer understands them.) Where the kernel has
  * membarrier, the producer's read is a plain load and the parker puts a
  * process-wide barrier between its count and its last look, which orders
- * the producer's publication before its load for it (see notify). A worker watching slots is not
- * counted in `sleepers`: filling a slot, which pingpong does per message,
- * then costs no system call. */
+ * the producer's publication before its load for it (see notify). A
+ * worker watching slots is not counted in `sleepers`: filling a slot,
+ * which pingpong does per message, then costs no system call. */
 #include <limits.h>
 #include <string.h>
 #include <sched.h>
@@ -77,6 +77,22 @@
 __thread casty__worker_t *casty__current_worker;
 __thread casty__actor_t **casty__claim_here;
 
+/* Wakes one parked worker. */
+static void wake_one(casty_system_t *system)
+{
+    atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
+    casty__futex_wake(&system->wake_seq, 1);
+}
+
+/* After a fill of an empty slot (see casty__sched_submit), and from notify:
+ * wakes a parked worker, if any, with a plain read of `sleepers`. */
+static void wake_parked(casty_system_t *system)
+{
+    if (atomic_load_explicit(&system->sleepers, memory_order_seq_cst) > 0) {
+        wake_one(system);
+    }
+}
+
 /* After work is published (a push onto a queue or the injector): wakes a
  * parked worker, if any. Every push of every worker comes here, so with
  * membarrier the read of `sleepers` is a plain load, as after a slot's fill:
@@ -86,16 +102,11 @@ __thread casty__actor_t **casty__claim_here;
  * spent a tenth of its time on it). */
 static void notify(casty_system_t *system)
 {
-    uint32_t sleepers;
     if (system->plain_slots) {
         atomic_signal_fence(memory_order_seq_cst); /* keep the load after the push */
-        sleepers = atomic_load_explicit(&system->sleepers, memory_order_relaxed);
-    } else {
-        sleepers = atomic_fetch_add_explicit(&system->sleepers, 0, memory_order_seq_cst);
-    }
-    if (sleepers > 0) {
-        atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
-        casty__futex_wake(&system->wake_seq, 1);
+        wake_parked(system);
+    } else if (atomic_fetch_add_explicit(&system->sleepers, 0, memory_order_seq_cst) > 0) {
+        wake_one(system);
     }
 }
 
@@ -119,16 +130,6 @@ static void push_local(casty__worker_t *w, casty__actor_t *actor)
     }
     if (!casty__wsqueue_push(&w->queue, actor)) {
         casty__injector_push(&w->system->injector, &actor->runnable);
-    }
-}
-
-/* After a fill of an empty slot (see casty__sched_submit): wakes a parked
- * worker, if any, to come and watch it. */
-static void wake_parked(casty_system_t *system)
-{
-    if (atomic_load_explicit(&system->sleepers, memory_order_seq_cst) > 0) {
-        atomic_fetch_add_explicit(&system->wake_seq, 1, memory_order_release);
-        casty__futex_wake(&system->wake_seq, 1);
     }
 }
 
