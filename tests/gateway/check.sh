@@ -252,7 +252,16 @@ for _ in $(seq 1 50); do
 done
 [ "$fd_now" -le "$fd_base" ] || fail "open fds: $fd_now, baseline $fd_base"
 rss_now=$(rss_kb)
-[ "$rss_now" -le $((rss_base + 16384)) ] || fail "RSS grew from $rss_base kB to $rss_now kB"
+# Under ThreadSanitizer the RSS also holds its shadow of the memory the
+# gateway touched, several bytes for each of the application's, and its
+# allocator's regions: it grew by 1.7 to 16.8 MB there (7 runs, one past
+# 16 MB), where a release build grows by under 1 MB. CASTY_SANITIZE is
+# meson's b_sanitize, passed by tests/meson.build.
+rss_allow=16384
+case "${CASTY_SANITIZE:-none}" in
+*thread*) rss_allow=65536 ;;
+esac
+[ "$rss_now" -le $((rss_base + rss_allow)) ] || fail "RSS grew from $rss_base kB to $rss_now kB"
 [ "$(status_of "$base/svc/b/")" = 200 ] || fail "b did not answer after the connections"
 echo "   fds $fd_base -> $fd_now; RSS $rss_base kB -> $rss_now kB"
 
