@@ -250,7 +250,7 @@ int casty_tell_wait(casty_ref_t to, uint32_t type, const void *payload, size_t s
     casty_system_t *system = to.cell->system;
     /* Counted as a caller, as an ask is, so that destroy waits for it to
      * leave the bound it sleeps on. */
-    atomic_fetch_add_explicit(&system->callers, 1, memory_order_seq_cst);
+    casty__caller_enter(system);
     casty__bound_t *b = atomic_load_explicit(&to.cell->bound, memory_order_acquire);
     for (;;) {
         bool in_time = wait_for_room(to.cell, to.gen, b, deadline);
@@ -263,6 +263,6 @@ int casty_tell_wait(casty_ref_t to, uint32_t type, const void *payload, size_t s
             break;
         }
     }
-    atomic_fetch_sub_explicit(&system->callers, 1, memory_order_release);
+    casty__caller_leave(system);
     return rc;
 }

@@ -56,18 +56,6 @@ static casty__envelope_t *envelope_alloc(size_t size)
 #define envelope_alloc casty__envelope_alloc
 #endif
 
-/* Which shard of a system's outside-send counters this thread uses. */
-static uint32_t thread_shard(void)
-{
-    static _Atomic uint32_t next_shard;
-    static __thread uint32_t shard = UINT32_MAX;
-    if (shard == UINT32_MAX) {
-        shard =
-            atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % CASTY__SEND_SHARDS;
-    }
-    return shard;
-}
-
 /* Counts a message of `type` for incarnation `gen` that reached a cell
  * whose incarnation had ended: a dead letter for an actor, a late reply for
  * a promise; and publishes it (`reason`: refused or drained). */
@@ -341,7 +329,7 @@ static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint6
      * check until its push is done, so that shutdown can wait for it: see
      * casty_system_shutdown. The seq_cst add pairs with the seq_cst gen check
      * and the stop's seq_cst bump of gen. */
-    casty__send_shard_t *shard = &system->outside_sends[thread_shard()];
+    casty__outside_shard_t *shard = casty__outside_shard(system);
     atomic_fetch_add_explicit(&shard->begun, 1, memory_order_seq_cst);
     int rc = deliver(system, cell, NULL, gen, 0, type, prefix, prefix_size, payload, size);
     if (!entered(rc)) {
@@ -389,12 +377,12 @@ void casty__cell_push(casty__cell_t *cell, casty__envelope_t *env, bool count_se
 {
     casty_system_t *system = cell->system;
     casty__worker_t *w = casty__worker_of(system);
-    casty__send_shard_t *shard = NULL;
+    casty__outside_shard_t *shard = NULL;
     if (count_sent && w != NULL) {
         casty__count(&w->sent);
     } else if (count_sent) {
         /* As an outside send (send() above): shutdown waits for its end. */
-        shard = &system->outside_sends[thread_shard()];
+        shard = casty__outside_shard(system);
         atomic_fetch_add_explicit(&shard->begun, 1, memory_order_seq_cst);
     }
     if (casty__mailbox_push(&cell->mailbox, env)) {

@@ -323,7 +323,7 @@ static int take_reply(casty_system_t *system, casty__envelope_t *env, void *repl
     if (env->size > 0) {
         memcpy(reply, casty__envelope_payload(env), env->size);
     }
-    atomic_fetch_add_explicit(&system->replies, 1, memory_order_release);
+    atomic_fetch_add_explicit(&casty__outside_shard(system)->replies, 1, memory_order_release);
     return CASTY_OK;
 }
 
@@ -410,7 +410,7 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     }
     /* Counted before the look at the state: destroy waits for the count to
      * drop to zero after shutdown has set the state (seq_cst both). */
-    atomic_fetch_add_explicit(&system->callers, 1, memory_order_seq_cst);
+    casty__caller_enter(system);
     int rc = CASTY_ESHUTDOWN;
     if (atomic_load_explicit(&system->state, memory_order_seq_cst) != CASTY__SYSTEM_RUNNING) {
         goto out;
@@ -437,7 +437,7 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     }
     promise_retire(system, p, own);
 out:
-    atomic_fetch_sub_explicit(&system->callers, 1, memory_order_release);
+    casty__caller_leave(system);
     return rc;
 }
 

@@ -187,13 +187,14 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     atomic_init(&s->spawned_outside, 0);
     atomic_init(&s->stopped_outside, 0);
     atomic_init(&s->stop_waiters, 0);
-    atomic_init(&s->callers, 0);
     atomic_init(&s->all_promises, NULL);
     atomic_init(&s->guests, NULL);
-    for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
-        atomic_init(&s->outside_sends[i].begun, 0);
-        atomic_init(&s->outside_sends[i].ended, 0);
-        atomic_init(&s->outside_sends[i].refused, 0);
+    for (uint32_t i = 0; i < CASTY__OUTSIDE_SHARDS; i++) {
+        atomic_init(&s->outside[i].begun, 0);
+        atomic_init(&s->outside[i].ended, 0);
+        atomic_init(&s->outside[i].refused, 0);
+        atomic_init(&s->outside[i].replies, 0);
+        atomic_init(&s->outside[i].callers, 0);
     }
     int rc = casty__sched_start(s);
     if (rc != CASTY_OK) {
@@ -251,14 +252,23 @@ static struct timespec deadline_of(casty_duration_t timeout)
 
 /* A blocking call counts itself while it uses the system, so that destroy
  * does not free the lock or the cells under it (destroy waits for 0). */
-static void enter(casty_system_t *system)
+__thread uint32_t casty__shard_plus_one;
+
+uint32_t casty__shard_pick(void)
 {
-    atomic_fetch_add_explicit(&system->callers, 1, memory_order_seq_cst);
+    static _Atomic uint32_t next_shard;
+    uint32_t i = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed);
+    casty__shard_plus_one = i % CASTY__OUTSIDE_SHARDS + 1;
+    return casty__shard_plus_one;
 }
 
-static void leave(casty_system_t *system)
+uint32_t casty__callers(casty_system_t *system)
 {
-    atomic_fetch_sub_explicit(&system->callers, 1, memory_order_release);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < CASTY__OUTSIDE_SHARDS; i++) {
+        n += atomic_load_explicit(&system->outside[i].callers, memory_order_seq_cst);
+    }
+    return n;
 }
 
 static bool settled(casty_ref_t ref)
@@ -282,7 +292,7 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
     }
     struct timespec deadline = deadline_of(timeout < 0 ? 0 : timeout);
     int rc = CASTY_OK;
-    enter(system);
+    casty__caller_enter(system);
     /* Counted before the look at settled_gen: a stopping actor that reads
      * zero waiters after settling is then certain to be seen (stop.c). */
     atomic_fetch_add_explicit(&system->stop_waiters, 1, memory_order_seq_cst);
@@ -298,7 +308,7 @@ int casty_wait_stopped(casty_system_t *system, casty_ref_t ref, casty_duration_t
     }
     pthread_mutex_unlock(&system->lock);
     atomic_fetch_sub_explicit(&system->stop_waiters, 1, memory_order_relaxed);
-    leave(system);
+    casty__caller_leave(system);
     return rc;
 }
 
@@ -343,8 +353,9 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
     out->stale_timers = atomic_load_explicit(&s->timers.stale, memory_order_acquire);
     out->events_dropped = atomic_load_explicit(&s->events_dropped, memory_order_relaxed);
     uint64_t refused = 0;
-    for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
-        refused += atomic_load_explicit(&s->outside_sends[i].refused, memory_order_acquire);
+    for (uint32_t i = 0; i < CASTY__OUTSIDE_SHARDS; i++) {
+        refused += atomic_load_explicit(&s->outside[i].refused, memory_order_acquire);
+        out->replies += atomic_load_explicit(&s->outside[i].replies, memory_order_acquire);
     }
     uint64_t sent = 0;
     for (uint32_t i = 0; i < s->nworkers; i++) {
@@ -357,8 +368,8 @@ static void read_stats(casty_system_t *s, casty_stats_t *out, uint64_t *entered)
         sent += atomic_load_explicit(&g->sent, memory_order_acquire);
     }
     uint64_t begun = 0;
-    for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
-        begun += atomic_load_explicit(&s->outside_sends[i].begun, memory_order_acquire);
+    for (uint32_t i = 0; i < CASTY__OUTSIDE_SHARDS; i++) {
+        begun += atomic_load_explicit(&s->outside[i].begun, memory_order_acquire);
     }
     out->sent = sent + begun - refused;
     *entered = sent + begun;
@@ -390,17 +401,17 @@ int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout)
         deadline = timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
     }
     long pause = QUIET_PAUSE_MIN_NS;
-    enter(system);
+    casty__caller_enter(system);
     for (;;) {
         casty_stats_t st;
         uint64_t entered;
         read_stats(system, &st, &entered);
         if (st.queued == 0) {
-            leave(system);
+            casty__caller_leave(system);
             return CASTY_OK;
         }
         if (deadline >= 0 && casty__now_ns() >= deadline) {
-            leave(system);
+            casty__caller_leave(system);
             return CASTY_ETIMEDOUT;
         }
         nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = pause}, NULL);
@@ -448,8 +459,8 @@ static void shut_down(casty_system_t *system)
      * finite: any send that starts now fails the gen check, since every gen
      * was bumped at its actor's stop. The seq_cst reads pair with the
      * senders' seq_cst count and gen check. */
-    for (uint32_t i = 0; i < CASTY__SEND_SHARDS; i++) {
-        casty__send_shard_t *shard = &system->outside_sends[i];
+    for (uint32_t i = 0; i < CASTY__OUTSIDE_SHARDS; i++) {
+        casty__outside_shard_t *shard = &system->outside[i];
         uint64_t begun = atomic_load_explicit(&shard->begun, memory_order_seq_cst);
         while (atomic_load_explicit(&shard->ended, memory_order_seq_cst) < begun) {
             sched_yield();
@@ -470,9 +481,9 @@ int casty_system_shutdown(casty_system_t *system)
     if (casty__current_worker != NULL || casty__on_blocking_thread) {
         return CASTY_EDEADLK; /* it would stall its pool, or join itself */
     }
-    enter(system);
+    casty__caller_enter(system);
     shut_down(system);
-    leave(system);
+    casty__caller_leave(system);
     return CASTY_OK;
 }
 
@@ -488,7 +499,7 @@ int casty_system_destroy(casty_system_t *system)
     /* Shutdown has woken every ask (their targets all stopped) and every
      * wait (every actor has settled, and nothing is queued); the last ones
      * may still be on their way out of the lock or the promises. */
-    while (atomic_load_explicit(&system->callers, memory_order_seq_cst) > 0) {
+    while (casty__callers(system) > 0) {
         sched_yield();
     }
     live_remove(system);

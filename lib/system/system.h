@@ -26,18 +26,24 @@ typedef enum casty__system_state {
 
 typedef struct casty__slab casty__slab_t;
 
-/* Shards of the counts of sends from threads outside the pool; a thread
- * sticks to one, so senders rarely share a cache line. A send counts itself
- * `begun` before its gen check and `ended` once its push is done (shutdown
- * waits for the two to meet), and `refused` when it did not enter. */
-#define CASTY__SEND_SHARDS 16u
+/* Shards of what threads outside the pool count on the system; a thread
+ * sticks to one (casty__outside_shard), so two of them rarely share a cache
+ * line. A send counts itself `begun` before its gen check and `ended` once
+ * its push is done (shutdown waits for the two to meet), and `refused` when
+ * it did not enter. A blocking call (an ask, a wait, a shutdown) counts
+ * itself in `callers` while it uses the system (destroy waits for every
+ * shard's to be 0); an ask counts its reply in `replies`. Two askers on one
+ * line of counts paid three transfers of it per ask. */
+#define CASTY__OUTSIDE_SHARDS 16u
 
-typedef struct casty__send_shard {
+typedef struct casty__outside_shard {
     _Alignas(CK_MD_CACHELINE) _Atomic uint64_t begun;
     _Atomic uint64_t ended;
     _Atomic uint64_t refused;
-    char pad[CK_MD_CACHELINE - 3 * sizeof(uint64_t)];
-} casty__send_shard_t;
+    _Atomic uint64_t replies;
+    _Atomic uint32_t callers;
+    char pad[CK_MD_CACHELINE - 4 * sizeof(uint64_t) - sizeof(uint32_t)];
+} casty__outside_shard_t;
 
 struct casty_system {
     casty__injector_t injector;
@@ -79,9 +85,6 @@ struct casty_system {
     _Atomic uint64_t spawned_outside;
     _Atomic uint64_t stopped_outside;
     _Atomic uint32_t stop_waiters; /* threads in casty_wait_stopped */
-    /* Threads inside a blocking call on the system (ask, the waits, a
-     * shutdown); destroy waits for 0 before it frees what they touch. */
-    _Atomic uint32_t callers;
 
     /* Guards the top-level actors, the shared cell pool, the slabs and the
      * promise pool; `cond` signals each stop to waiters. */
@@ -132,10 +135,40 @@ struct casty_system {
 
     casty__names_t names;
     casty__timers_t timers; /* timer/timer.h */
-    casty__send_shard_t outside_sends[CASTY__SEND_SHARDS];
+    casty__outside_shard_t outside[CASTY__OUTSIDE_SHARDS];
 };
 
+/* The calling thread's shard of `system->outside`: each thread takes the
+ * next at its first call of this (casty__shard_pick, system.c) and keeps
+ * it for every system. Any thread. */
+extern __thread uint32_t casty__shard_plus_one;
+uint32_t casty__shard_pick(void);
+
+static inline casty__outside_shard_t *casty__outside_shard(casty_system_t *system)
+{
+    uint32_t i = casty__shard_plus_one;
+    if (__builtin_expect(i == 0, 0)) {
+        i = casty__shard_pick();
+    }
+    return &system->outside[i - 1];
+}
+
+/* A blocking call counts itself in its thread's shard while it uses the
+ * system, before its look at the state, and drops the count on the same
+ * thread (destroy waits for every shard's to be 0, seq_cst both). */
+static inline void casty__caller_enter(casty_system_t *system)
+{
+    atomic_fetch_add_explicit(&casty__outside_shard(system)->callers, 1, memory_order_seq_cst);
+}
+
+static inline void casty__caller_leave(casty_system_t *system)
+{
+    atomic_fetch_sub_explicit(&casty__outside_shard(system)->callers, 1, memory_order_release);
+}
+
 /* system.c */
+/* The blocking calls inside the system now, summed over the shards. */
+uint32_t casty__callers(casty_system_t *system);
 /* Puts a promise and a guest kept by an exiting thread (either may be
  * NULL) back in the pools of `system`, if the system with that address and
  * serial number still lives. */

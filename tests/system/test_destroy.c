@@ -62,7 +62,7 @@ Test(destroy, destroy_waits_for_the_threads_waiting_on_the_system)
         cr_assert_eq(pthread_create(&t2, NULL, wait_quiet_forever, &w), 0);
         /* Both are inside their calls before destroy starts: a call that
          * starts after destroy is the caller's error, not what is tested. */
-        while (atomic_load(&s->callers) < 2) {
+        while (casty__callers(s) < 2) {
             sleep_ns(100000);
         }
         atomic_store(&gate, 1);
