@@ -54,10 +54,19 @@
 #ifndef CASTY_BREAKER_H
 #define CASTY_BREAKER_H
 
+#include <float.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "casty/api.h"
+
+/* The functions that run at every call (allow, the records, status) are
+ * defined here, inline, so that a caller's compiler can keep the breaker in
+ * registers instead of passing each {result, next} pair through memory;
+ * the library exports each one as well (lib/companion/breaker.c), for a
+ * caller that takes its address or does not inline. In C these are C99
+ * inline definitions; in C++, inline functions. */
+#define CASTY__BREAKER_INLINE inline
 
 #ifdef __cplusplus
 extern "C" {
@@ -215,7 +224,35 @@ typedef struct {
  * No errors. `breaker` must not be NULL; it is read only and not retained.
  * Pure; any thread.
  */
-CASTY_API casty_breaker_allow_t casty_breaker_allow(const casty_breaker_t *breaker, double now);
+CASTY_API CASTY__BREAKER_INLINE casty_breaker_allow_t
+casty_breaker_allow(const casty_breaker_t *breaker, double now)
+{
+    casty_breaker_allow_t r;
+    r.result = false;
+    r.next = *breaker;
+    r.transition = CASTY_BREAKER_TRANSITION_NONE;
+    switch (breaker->state) {
+    case CASTY_CIRCUIT_CLOSED:
+        r.result = true;
+        break;
+    case CASTY_CIRCUIT_OPEN:
+        if (now - breaker->last_failure_time >= breaker->open_timeout) {
+            r.result = true;
+            r.next.state = CASTY_CIRCUIT_HALF_OPEN;
+            r.transition = CASTY_BREAKER_TRANSITION_HALF_OPENED;
+        }
+        break;
+    case CASTY_CIRCUIT_HALF_OPEN:
+        /* With single_trial the call that half-opened the circuit is the
+         * trial, and the state stays half_open exactly until its outcome is
+         * recorded, so half_open itself says "the trial is out". */
+        r.result = !breaker->single_trial;
+        break;
+    }
+    /* A state outside the enum matches none of the guide's cases; like the
+     * open case that has not timed out, it lets nothing through. */
+    return r;
+}
 
 /* The pair returned by the record functions (the guide's result is None),
  * with the transition it made. */
@@ -232,7 +269,20 @@ typedef struct {
  * No errors. `breaker` must not be NULL; it is read only and not retained.
  * Pure; any thread.
  */
-CASTY_API casty_breaker_record_t casty_breaker_record_success(const casty_breaker_t *breaker);
+CASTY_API CASTY__BREAKER_INLINE casty_breaker_record_t
+casty_breaker_record_success(const casty_breaker_t *breaker)
+{
+    casty_breaker_record_t r;
+    r.next = *breaker;
+    r.next.failed_trials = 0;
+    r.next.state = CASTY_CIRCUIT_CLOSED;
+    r.next.failure_count = 0;
+    r.next.last_failure_time = 0.0;
+    r.next.open_timeout = breaker->reset_timeout;
+    r.transition = breaker->state == CASTY_CIRCUIT_CLOSED ? CASTY_BREAKER_TRANSITION_NONE
+                                                          : CASTY_BREAKER_TRANSITION_CLOSED;
+    return r;
+}
 
 /*
  * A call failed at time `now`, with `random` the caller's draw in [0, 1) for
@@ -252,8 +302,50 @@ CASTY_API casty_breaker_record_t casty_breaker_record_success(const casty_breake
  * No errors. `breaker` must not be NULL; it is read only and not retained.
  * Pure; any thread.
  */
-CASTY_API casty_breaker_record_t casty_breaker_record_failure_random(const casty_breaker_t *breaker,
-                                                                     double now, double random);
+CASTY_API CASTY__BREAKER_INLINE casty_breaker_record_t
+casty_breaker_record_failure_random(const casty_breaker_t *breaker, double now, double random)
+{
+    casty_breaker_record_t r;
+    r.next = *breaker;
+    r.transition = CASTY_BREAKER_TRANSITION_NONE;
+    /* Saturate instead of wrapping: a wrapped count of 0 would fall below the
+     * threshold, which the guide's unbounded integer never does. */
+    r.next.failure_count =
+        breaker->failure_count == UINT32_MAX ? UINT32_MAX : breaker->failure_count + 1;
+    r.next.last_failure_time = now;
+    if (r.next.failure_count < breaker->failure_threshold) {
+        return r;
+    }
+    if (breaker->state == CASTY_CIRCUIT_HALF_OPEN && r.next.failed_trials < UINT16_MAX) {
+        r.next.failed_trials++;
+    }
+    r.next.state = CASTY_CIRCUIT_OPEN;
+    /* The backed-off timeout: reset_timeout after failed_trials
+     * multiplications by the factor, capped; the loop stops at the cap (and
+     * at a timeout that multiplying cannot grow), so it runs once per failed
+     * trial only until the cap is reached. */
+    double cap = breaker->max_reset_timeout > breaker->reset_timeout ? breaker->max_reset_timeout
+                                                                     : breaker->reset_timeout;
+    double t = breaker->reset_timeout;
+    for (uint16_t k = 0; k < r.next.failed_trials && t > 0 && t < cap; k++) {
+        t *= (double)breaker->backoff_factor;
+        if (t > cap) {
+            t = cap;
+        }
+    }
+    /* Then t * (1 + jitter * random), with random clamped into [0, 1): a
+     * random of 1 or more becomes the largest double below 1, so that the
+     * period stays under t * (1 + jitter). */
+    if (!(random >= 0.0)) {
+        random = 0.0;
+    } else if (random >= 1.0) {
+        random = 1.0 - DBL_EPSILON / 2;
+    }
+    r.next.open_timeout = t * (1.0 + (double)breaker->jitter * random);
+    r.transition = breaker->state == CASTY_CIRCUIT_OPEN ? CASTY_BREAKER_TRANSITION_NONE
+                                                        : CASTY_BREAKER_TRANSITION_OPENED;
+    return r;
+}
 
 /*
  * casty_breaker_record_failure_random with random 0: the guide's
@@ -261,8 +353,11 @@ CASTY_API casty_breaker_record_t casty_breaker_record_failure_random(const casty
  * length. No errors. `breaker` must not be NULL; it is read only and not
  * retained. Pure; any thread.
  */
-CASTY_API casty_breaker_record_t casty_breaker_record_failure(const casty_breaker_t *breaker,
-                                                              double now);
+CASTY_API CASTY__BREAKER_INLINE casty_breaker_record_t
+casty_breaker_record_failure(const casty_breaker_t *breaker, double now)
+{
+    return casty_breaker_record_failure_random(breaker, now, 0.0);
+}
 
 /* The pair returned by casty_breaker_status. */
 typedef struct {
@@ -277,7 +372,14 @@ typedef struct {
  * No errors. `breaker` must not be NULL; it is read only and not retained.
  * Pure; any thread.
  */
-CASTY_API casty_breaker_status_t casty_breaker_status(const casty_breaker_t *breaker);
+CASTY_API CASTY__BREAKER_INLINE casty_breaker_status_t
+casty_breaker_status(const casty_breaker_t *breaker)
+{
+    casty_breaker_status_t r;
+    r.result = breaker->state;
+    r.next = *breaker;
+    return r;
+}
 
 /*
  * The guide's name of a state: "closed", "open", "half_open"; "unknown" for a
