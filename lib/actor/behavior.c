@@ -4,8 +4,12 @@
 
 #include "casty/behavior.h"
 
-casty_behavior_t casty_behavior_build(casty_behavior_kind_t kind, casty_receive_fn receive,
-                                      casty_setup_fn setup, const void *env, size_t size)
+/* Never inlined, not even at link time: inlined, it brought back the waits
+ * that casty/behavior.h describes (counting 0.78 times as fast). */
+__attribute__((noinline)) casty_behavior_t casty_behavior_build(casty_behavior_kind_t kind,
+                                                                casty_receive_fn receive,
+                                                                casty_setup_fn setup,
+                                                                const void *env, size_t size)
 {
     casty_behavior_t b;
     bool fits = size <= CASTY_ENV_CAPACITY;
