@@ -48,14 +48,50 @@ int casty__bound_open(casty__cell_t *cell, const casty_spawn_opts_t *opts)
 /* Submits every actor muted on `b`. Each is on the stack once, and the
  * exchange gives the whole stack to one taker, so each is submitted once.
  * The link is read before the submit: once submitted, an actor may run and
- * mute again, relinking itself. */
-static void release_muted(casty_system_t *system, casty__bound_t *b)
+ * mute again, relinking itself.
+ *
+ * Unless `force` (a stop, a shutdown), the count is read again once the
+ * stack is taken. The look that brought us here (a take's, or a parking
+ * sender's re-read) may have found the count low before a sender on the
+ * stack had even muted: in between, the senders still running may have
+ * filled the mailbox again and muted on it, and a sender released then
+ * would send one more handler's worth past the capacity (the back-pressure
+ * test saw 47 queued against a bound of 35, once in about 16 runs). So a
+ * stack taken over a count above low_water goes back, and the parking
+ * sender's re-read decides again: a take that brings the count down later
+ * looks at the stack after its subtraction (bound.h; tests/model/mute.pml,
+ * with ADDS). */
+static void release_muted(casty_system_t *system, casty__bound_t *b, bool force)
 {
-    casty__actor_t *a = atomic_exchange_explicit(&b->muted, NULL, memory_order_seq_cst);
-    while (a != NULL) {
-        casty__actor_t *next = a->stopped_next;
-        casty__sched_submit(system, a, false);
-        a = next;
+    for (;;) {
+        casty__actor_t *a = atomic_exchange_explicit(&b->muted, NULL, memory_order_seq_cst);
+        if (a == NULL) {
+            return;
+        }
+        if (force || atomic_load_explicit(&b->count, memory_order_seq_cst) <=
+                         atomic_load_explicit(&b->low_water, memory_order_seq_cst)) {
+            while (a != NULL) {
+                casty__actor_t *next = a->stopped_next;
+                casty__sched_submit(system, a, false);
+                a = next;
+            }
+            return;
+        }
+        casty__actor_t *last = a;
+        while (last->stopped_next != NULL) {
+            last = last->stopped_next;
+        }
+        casty__actor_t *top = atomic_load_explicit(&b->muted, memory_order_relaxed);
+        do {
+            last->stopped_next = top;
+        } while (!atomic_compare_exchange_weak_explicit(&b->muted, &top, a, memory_order_seq_cst,
+                                                        memory_order_relaxed));
+        /* As casty__bound_park after its push, shutdown included. */
+        force = atomic_load_explicit(&system->state, memory_order_seq_cst) != CASTY__SYSTEM_RUNNING;
+        if (!force && atomic_load_explicit(&b->count, memory_order_seq_cst) >
+                          atomic_load_explicit(&b->low_water, memory_order_seq_cst)) {
+            return;
+        }
     }
 }
 
@@ -75,7 +111,7 @@ static void drained(casty_system_t *system, casty__bound_t *b, uint32_t left)
         return;
     }
     if (atomic_load_explicit(&b->muted, memory_order_seq_cst) != NULL) {
-        release_muted(system, b);
+        release_muted(system, b, false);
     }
     wake_waiters(b);
 }
@@ -90,7 +126,7 @@ void casty__bound_close(casty__cell_t *cell)
     /* Before the take of the stack: a sender that mutes after it reads
      * this, and releases itself. */
     atomic_store_explicit(&b->low_water, CASTY__LOW_WATER_NONE, memory_order_seq_cst);
-    release_muted(cell->system, b);
+    release_muted(cell->system, b, true);
     /* The gen was bumped before (seq_cst), so a waiter that counted itself
      * after this look sees the new gen and does not sleep. */
     wake_waiters(b);
@@ -182,9 +218,10 @@ bool casty__bound_park(casty__worker_t *w, casty__actor_t *a)
     /* From here a taker may already have submitted `a`: only `b` is ours.
      * The re-read of the Dekker pair in bound.h. */
     uint32_t count = atomic_load_explicit(&b->count, memory_order_seq_cst);
-    if (count <= atomic_load_explicit(&b->low_water, memory_order_seq_cst) ||
-        atomic_load_explicit(&system->state, memory_order_seq_cst) != CASTY__SYSTEM_RUNNING) {
-        release_muted(system, b);
+    bool running =
+        atomic_load_explicit(&system->state, memory_order_seq_cst) == CASTY__SYSTEM_RUNNING;
+    if (count <= atomic_load_explicit(&b->low_water, memory_order_seq_cst) || !running) {
+        release_muted(system, b, !running);
     }
     return true;
 }
@@ -193,7 +230,7 @@ static void release_cell(casty__actor_t *a)
 {
     casty__bound_t *b = atomic_load_explicit(&a->cell.bound, memory_order_seq_cst);
     if (b != NULL) {
-        release_muted(a->cell.system, b);
+        release_muted(a->cell.system, b, true);
     }
 }
 

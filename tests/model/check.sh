@@ -116,6 +116,11 @@ check mute.pml pass "one muted sender, the consumer drains"
 check mute.pml pass "two muted senders" -DSENDERS=2
 check mute.pml pass "two muted senders, low-water 0" -DSENDERS=2 -DLOW_WATER=0
 check mute.pml pass "two muted senders, the receiver stops in its drain" -DSENDERS=2 -DSTOP
+check mute.pml pass "two muted senders, a third still sending" -DSENDERS=2 -DADDS=3
+check mute.pml pass "two muted senders, a third still sending, the receiver stops" \
+    -DSENDERS=2 -DADDS=3 -DSTOP
+check mute.pml "assertion violated" "a take submits on a count read before the park" \
+    -DSENDERS=2 -DADDS=3 -DSTALE_RELEASE
 check mute.pml "assertion violated" "no re-read after the push: the sender stays muted" \
     -DNO_RECHECK
 check mute.pml "assertion violated" "consumer looks at the stack before its subtraction" \
