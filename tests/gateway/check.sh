@@ -252,16 +252,19 @@ for _ in $(seq 1 50); do
 done
 [ "$fd_now" -le "$fd_base" ] || fail "open fds: $fd_now, baseline $fd_base"
 rss_now=$(rss_kb)
-# Under ThreadSanitizer the RSS also holds its shadow of the memory the
-# gateway touched, several bytes for each of the application's, and its
-# allocator's regions: it grew by 1.7 to 16.8 MB there (7 runs, one past
-# 16 MB), where a release build grows by under 1 MB. CASTY_SANITIZE is
-# meson's b_sanitize, passed by tests/meson.build.
-rss_allow=16384
+# Under ThreadSanitizer the RSS also holds the sanitizer's own memory: its
+# shadow of what the gateway touched, its traces and its allocator's
+# regions. The same 10,000 connections grew it by 1.7 MB on a quiet machine
+# and by 16.8 MB and 66.5 MB in two CI runs, where a release build grows by
+# under 1 MB: a figure that swings by 40x says nothing about the gateway.
+# The RSS is asserted in the release and ASan builds, where leaking each
+# connection's client struct (tried: free left out) grew it by 17.8 MB and
+# failed; under TSan it is printed only. CASTY_SANITIZE is meson's b_sanitize,
+# passed by tests/meson.build.
 case "${CASTY_SANITIZE:-none}" in
-*thread*) rss_allow=65536 ;;
+*thread*) ;;
+*) [ "$rss_now" -le $((rss_base + 16384)) ] || fail "RSS grew from $rss_base kB to $rss_now kB" ;;
 esac
-[ "$rss_now" -le $((rss_base + rss_allow)) ] || fail "RSS grew from $rss_base kB to $rss_now kB"
 [ "$(status_of "$base/svc/b/")" = 200 ] || fail "b did not answer after the connections"
 echo "   fds $fd_base -> $fd_now; RSS $rss_base kB -> $rss_now kB"
 
