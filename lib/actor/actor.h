@@ -55,6 +55,29 @@ void casty__actor_run(casty__worker_t *worker, casty__actor_t *actor);
 /* Starts the actor's stop: asks each child to stop, and finalizes at once
  * when it has none. Sets ctx->dead once finalized. */
 void casty__actor_begin_stop(casty_ctx_t *ctx);
+
+/* Takes the stack of stopped top-level actors (system.h) and unlinks each
+ * from the roots; returns them linked by `stopped_next`, for
+ * casty__actor_release_list once the lock is let go. Caller holds
+ * roots_lock. */
+casty__actor_t *casty__roots_take_stopped(casty_system_t *system);
+/* Takes the stopped top-level actors and gives their cells to `worker`'s
+ * list (the shared one for NULL). Any thread holding no lock. */
+void casty__roots_reclaim(casty_system_t *system, casty__worker_t *worker);
+
+/* Unlinks `a` from the doubly linked list of siblings that starts at
+ * `*first`. */
+static inline void casty__unlink_sibling(casty__actor_t **first, casty__actor_t *a)
+{
+    if (a->prev_sibling != NULL) {
+        a->prev_sibling->next_sibling = a->next_sibling;
+    } else {
+        *first = a->next_sibling;
+    }
+    if (a->next_sibling != NULL) {
+        a->next_sibling->prev_sibling = a->prev_sibling;
+    }
+}
 /* Handles the stops of children that have signalled since the last call;
  * may finalize a stopping actor (ctx->dead). */
 void casty__actor_take_stopped_children(casty_ctx_t *ctx);

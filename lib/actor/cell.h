@@ -158,7 +158,7 @@ typedef struct casty__actor_extras {
  * queue/mailbox.h for what that cost. */
 struct casty__actor {
     casty__cell_t cell;
-    casty__actor_t *next_sibling; /* siblings, or top-level actors under the system lock */
+    casty__actor_t *next_sibling; /* siblings, or top-level actors under the roots lock */
     casty__actor_t *prev_sibling;
 
     /* The mailbox's consumer end (queue/mailbox.h): owner only. */

@@ -105,23 +105,45 @@ static void abandon(casty_system_t *system, casty__worker_t *w, casty__actor_t *
     casty__actor_release(system, w, a);
 }
 
-/* Links a new top-level actor into the system's roots; false once the
- * system has begun to shut down. */
-static bool add_root(casty_system_t *system, casty__actor_t *a)
+casty__actor_t *casty__roots_take_stopped(casty_system_t *system)
 {
-    pthread_mutex_lock(&system->lock);
-    if (atomic_load_explicit(&system->state, memory_order_relaxed) != CASTY__SYSTEM_RUNNING) {
-        pthread_mutex_unlock(&system->lock);
-        return false;
+    casty__actor_t *stopped =
+        atomic_exchange_explicit(&system->stopped_roots, NULL, memory_order_acquire);
+    for (casty__actor_t *r = stopped; r != NULL; r = r->stopped_next) {
+        casty__unlink_sibling(&system->roots, r);
+        system->nroots--;
     }
-    a->next_sibling = system->roots;
-    if (system->roots != NULL) {
-        system->roots->prev_sibling = a;
+    return stopped;
+}
+
+void casty__roots_reclaim(casty_system_t *system, casty__worker_t *worker)
+{
+    pthread_mutex_lock(&system->roots_lock);
+    casty__actor_t *stopped = casty__roots_take_stopped(system);
+    pthread_mutex_unlock(&system->roots_lock);
+    casty__actor_release_list(system, worker, stopped);
+}
+
+/* Links a new top-level actor into the system's roots, taking the stopped
+ * ones off (their cells go to `w`'s list); false once the system has begun
+ * to shut down. */
+static bool add_root(casty_system_t *system, casty__worker_t *w, casty__actor_t *a)
+{
+    pthread_mutex_lock(&system->roots_lock);
+    casty__actor_t *stopped = casty__roots_take_stopped(system);
+    bool running =
+        atomic_load_explicit(&system->state, memory_order_relaxed) == CASTY__SYSTEM_RUNNING;
+    if (running) {
+        a->next_sibling = system->roots;
+        if (system->roots != NULL) {
+            system->roots->prev_sibling = a;
+        }
+        system->roots = a;
+        system->nroots++;
     }
-    system->roots = a;
-    system->nroots++;
-    pthread_mutex_unlock(&system->lock);
-    return true;
+    pthread_mutex_unlock(&system->roots_lock);
+    casty__actor_release_list(system, w, stopped);
+    return running;
 }
 
 static bool opts_valid(const casty_spawn_opts_t *opts)
@@ -204,7 +226,7 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
         }
         px->first_child = a;
         px->children++;
-    } else if (!add_root(system, a)) {
+    } else if (!add_root(system, w, a)) {
         abandon(system, w, a);
         return CASTY_ESHUTDOWN;
     }

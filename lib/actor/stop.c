@@ -64,18 +64,6 @@ static void signal_parent(casty__actor_t *a)
     casty__actor_poke(parent);
 }
 
-static void unlink_sibling(casty__actor_t **first, casty__actor_t *a)
-{
-    if (a->prev_sibling != NULL) {
-        a->prev_sibling->next_sibling = a->next_sibling;
-    } else {
-        *first = a->next_sibling;
-    }
-    if (a->next_sibling != NULL) {
-        a->next_sibling->prev_sibling = a->prev_sibling;
-    }
-}
-
 /* Gives the behavior its post-stop signal (casty/signal.h): once, with its
  * children stopped, before anything of the actor is released. */
 static void post_stop(casty_ctx_t *ctx)
@@ -129,21 +117,30 @@ static void finalize(casty_ctx_t *ctx)
 
     /* seq_cst: pairs with casty_wait_stopped's count of waiters. */
     atomic_store_explicit(&a->cell.settled_gen, gen + 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&system->stop_waiters, memory_order_seq_cst) > 0) {
+        pthread_mutex_lock(&system->lock);
+        pthread_cond_broadcast(&system->cond);
+        pthread_mutex_unlock(&system->lock);
+    }
     if (a->parent != NULL) {
-        if (atomic_load_explicit(&system->stop_waiters, memory_order_seq_cst) > 0) {
-            pthread_mutex_lock(&system->lock);
-            pthread_cond_broadcast(&system->cond);
-            pthread_mutex_unlock(&system->lock);
-        }
         signal_parent(a);
         return;
     }
-    pthread_mutex_lock(&system->lock);
-    unlink_sibling(&system->roots, a);
-    system->nroots--;
-    pthread_cond_broadcast(&system->cond);
-    pthread_mutex_unlock(&system->lock);
-    casty__actor_release(system, w, a);
+    /* A top-level actor: pushed for the next holder of the roots' lock to
+     * unlink and release (system.h), so that a stop never waits for that
+     * lock while a spawn holds it. `a` is not touched after the push. */
+    casty__actor_t *top = atomic_load_explicit(&system->stopped_roots, memory_order_relaxed);
+    do {
+        a->stopped_next = top;
+    } while (!atomic_compare_exchange_weak_explicit(&system->stopped_roots, &top, a,
+                                                    memory_order_seq_cst, memory_order_relaxed));
+    /* seq_cst: pairs with shutdown's store of the state; either it takes
+     * this push after its store, or this read sees the store and signals. */
+    if (atomic_load_explicit(&system->state, memory_order_seq_cst) != CASTY__SYSTEM_RUNNING) {
+        pthread_mutex_lock(&system->roots_lock);
+        pthread_cond_broadcast(&system->roots_cond);
+        pthread_mutex_unlock(&system->roots_lock);
+    }
 }
 
 void casty__actor_begin_stop(casty_ctx_t *ctx)
@@ -177,7 +174,7 @@ static void child_stopped(casty_ctx_t *ctx, casty__actor_t *child)
         child->escalated = false;
         casty__actor_fail(ctx, child->stop_code, false);
     }
-    unlink_sibling(&a->extras->first_child, child); /* made for its first child */
+    casty__unlink_sibling(&a->extras->first_child, child); /* made for its first child */
     a->extras->children--;
     release_name(child);
     /* The child is dead and its cell released only now, by its parent: until

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actor/actor.h"
 #include "mem/pool.h"
 #include "system/system.h"
 
@@ -90,6 +91,18 @@ casty__actor_t *casty__actor_alloc(casty_system_t *system, casty__worker_t *work
         worker->free_count[c]--;
         return a;
     }
+    /* Stopped top-level actors wait for a spawn of one to give their cells
+     * back (system.h): taken here too, before the pool grows for want of
+     * them. */
+    if (atomic_load_explicit(&system->stopped_roots, memory_order_relaxed) != NULL) {
+        casty__roots_reclaim(system, worker);
+        if (worker != NULL && worker->free_cells[c] != NULL) {
+            casty__actor_t *a = worker->free_cells[c];
+            worker->free_cells[c] = a->free_next;
+            worker->free_count[c]--;
+            return a;
+        }
+    }
     pthread_mutex_lock(&system->lock);
     casty__actor_t *a = take_shared(system, c);
     if (a != NULL && worker != NULL) {
@@ -131,6 +144,31 @@ void casty__actor_release(casty_system_t *system, casty__worker_t *worker, casty
     pthread_mutex_lock(&system->lock);
     actor->free_next = system->free_cells[c];
     system->free_cells[c] = actor;
+    pthread_mutex_unlock(&system->lock);
+}
+
+void casty__actor_release_list(casty_system_t *system, casty__worker_t *worker,
+                               casty__actor_t *list)
+{
+    if (list == NULL) {
+        return;
+    }
+    if (worker != NULL) {
+        while (list != NULL) {
+            casty__actor_t *next = list->stopped_next; /* free_next shares it */
+            casty__actor_release(system, worker, list);
+            list = next;
+        }
+        return;
+    }
+    pthread_mutex_lock(&system->lock);
+    while (list != NULL) {
+        casty__actor_t *next = list->stopped_next;
+        uint32_t c = list->cell.env_class;
+        list->free_next = system->free_cells[c];
+        system->free_cells[c] = list;
+        list = next;
+    }
     pthread_mutex_unlock(&system->lock);
 }
 

@@ -14,6 +14,10 @@ casty__actor_t *casty__actor_alloc(casty_system_t *system, casty__worker_t *work
                                    uint32_t env_size);
 /* Gives a free cell back to the worker's list, or the shared one. */
 void casty__actor_release(casty_system_t *system, casty__worker_t *worker, casty__actor_t *actor);
+/* Gives back every cell of a list linked by `stopped_next` (NULL: none),
+ * to the worker's list, or the shared one under one take of the lock. */
+void casty__actor_release_list(casty_system_t *system, casty__worker_t *worker,
+                               casty__actor_t *list);
 /* Calls fn on every actor cell of every slab. Only with the workers joined,
  * or under the system lock (which keeps the list of slabs still) for an fn
  * that touches only what a cell shares with other threads. */

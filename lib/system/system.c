@@ -7,6 +7,7 @@
 
 #include "casty/error.h"
 #include "casty/system.h"
+#include "actor/actor.h"
 #include "actor/bound.h"
 #include "actor/cell.h"
 #include "ask/ask.h"
@@ -121,6 +122,8 @@ static void free_system(casty_system_t *s)
         free(g);
         g = next;
     }
+    pthread_cond_destroy(&s->roots_cond);
+    pthread_mutex_destroy(&s->roots_lock);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     free(s->workers);
@@ -153,6 +156,8 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cond, &attr);
     pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&s->roots_lock, NULL);
+    pthread_cond_init(&s->roots_cond, NULL);
     casty__blocking_init(s, config->blocking_threads);
     casty__timers_init(s);
     casty__events_init(s);
@@ -435,14 +440,33 @@ static void shut_down(casty_system_t *system)
      * muted stack, the release below takes every stack after this store
      * (actor/bound.h). */
     atomic_store_explicit(&system->state, CASTY__SYSTEM_STOPPING, memory_order_seq_cst);
+    /* A spawn that takes the roots' lock after this sees the state. */
+    pthread_mutex_lock(&system->roots_lock);
+    casty__actor_t *stopped = casty__roots_take_stopped(system);
     for (casty__actor_t *r = system->roots; r != NULL; r = r->next_sibling) {
         casty__request_stop(r, r->own_gen);
     }
+    pthread_mutex_unlock(&system->roots_lock);
     casty__bound_release_all(system); /* muted actors must run to stop */
-    while (system->nroots > 0) {
-        pthread_cond_wait(&system->cond, &system->lock);
-    }
     pthread_mutex_unlock(&system->lock);
+    /* Each one that stops pushes itself and then, the state being no longer
+     * running, signals roots_cond under the lock (stop.c). */
+    pthread_mutex_lock(&system->roots_lock);
+    for (;;) {
+        casty__actor_t *more = casty__roots_take_stopped(system);
+        while (more != NULL) {
+            casty__actor_t *next = more->stopped_next;
+            more->stopped_next = stopped;
+            stopped = more;
+            more = next;
+        }
+        if (system->nroots == 0) {
+            break;
+        }
+        pthread_cond_wait(&system->roots_cond, &system->roots_lock);
+    }
+    pthread_mutex_unlock(&system->roots_lock);
+    casty__actor_release_list(system, NULL, stopped);
 
     /* Every actor has stopped: no timer can start, no job can be queued any
      * more, and the results of the running ones are dead letters. */

@@ -86,12 +86,10 @@ struct casty_system {
     _Atomic uint64_t stopped_outside;
     _Atomic uint32_t stop_waiters; /* threads in casty_wait_stopped */
 
-    /* Guards the top-level actors, the shared cell pool, the slabs and the
-     * promise pool; `cond` signals each stop to waiters. */
+    /* Guards the shared cell pool, the slabs and the promise pool; `cond`
+     * signals stops to casty_wait_stopped and shutdown's end. */
     alignas(CK_MD_CACHELINE) pthread_mutex_t lock;
     pthread_cond_t cond;
-    casty__actor_t *roots;
-    uint64_t nroots;
     casty__actor_t *free_cells[CASTY__ENV_CLASSES]; /* by class (mem/pool.h) */
     casty__slab_t *slabs;
     casty__promise_t *free_promises;
@@ -132,6 +130,18 @@ struct casty_system {
     uint32_t nsubscribers;
     uint32_t subscribers_cap;
     _Atomic uint64_t events_dropped; /* for want of memory (casty_stats_t) */
+
+    /* The top-level actors (actor/spawn.c), under a leaf lock of their own
+     * that only spawns of top-level actors and shutdown take: a stopping one
+     * is not unlinked by the thread that stops it but pushed on
+     * `stopped_roots`, which the next holder of the lock takes whole,
+     * unlinking each and giving its cell back. `roots_cond` signals each
+     * push to shutdown, which waits for `nroots` to reach zero. */
+    alignas(CK_MD_CACHELINE) pthread_mutex_t roots_lock;
+    pthread_cond_t roots_cond;
+    casty__actor_t *roots;
+    uint64_t nroots; /* linked, stopped ones not yet taken included */
+    alignas(CK_MD_CACHELINE) _Atomic(casty__actor_t *) stopped_roots;
 
     casty__names_t names;
     casty__timers_t timers; /* timer/timer.h */
