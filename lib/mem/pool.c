@@ -81,26 +81,31 @@ static casty__actor_t *take_shared(casty_system_t *system, uint32_t env_class)
     return a;
 }
 
+/* A cell of class `c` off the worker's own list; NULL when it has none. */
+static casty__actor_t *take_own(casty__worker_t *worker, uint32_t c)
+{
+    casty__actor_t *a = worker != NULL ? worker->free_cells[c] : NULL;
+    if (a != NULL) {
+        worker->free_cells[c] = a->free_next;
+        worker->free_count[c]--;
+    }
+    return a;
+}
+
 casty__actor_t *casty__actor_alloc(casty_system_t *system, casty__worker_t *worker,
                                    uint32_t env_size)
 {
     uint32_t c = casty__env_class_of(env_size);
-    if (worker != NULL && worker->free_cells[c] != NULL) {
-        casty__actor_t *a = worker->free_cells[c];
-        worker->free_cells[c] = a->free_next;
-        worker->free_count[c]--;
-        return a;
+    casty__actor_t *own = take_own(worker, c);
+    if (own != NULL) {
+        return own;
     }
     /* Stopped top-level actors wait for a spawn of one to give their cells
-     * back (system.h): taken here too, before the pool grows for want of
-     * them. */
+     * back (system.h): taken here too, before the shared list is. */
     if (atomic_load_explicit(&system->stopped_roots, memory_order_relaxed) != NULL) {
         casty__roots_reclaim(system, worker);
-        if (worker != NULL && worker->free_cells[c] != NULL) {
-            casty__actor_t *a = worker->free_cells[c];
-            worker->free_cells[c] = a->free_next;
-            worker->free_count[c]--;
-            return a;
+        if ((own = take_own(worker, c)) != NULL) {
+            return own;
         }
     }
     pthread_mutex_lock(&system->lock);

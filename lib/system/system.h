@@ -131,12 +131,13 @@ struct casty_system {
     uint32_t subscribers_cap;
     _Atomic uint64_t events_dropped; /* for want of memory (casty_stats_t) */
 
-    /* The top-level actors (actor/spawn.c), under a leaf lock of their own
-     * that only spawns of top-level actors and shutdown take: a stopping one
-     * is not unlinked by the thread that stops it but pushed on
-     * `stopped_roots`, which the next holder of the lock takes whole,
-     * unlinking each and giving its cell back. `roots_cond` signals each
-     * push to shutdown, which waits for `nroots` to reach zero. */
+    /* The top-level actors (actor/spawn.c), under a leaf lock of their own,
+     * which a stop never takes: a stopping one is pushed on `stopped_roots`,
+     * which the next holder of the lock (a spawn of a top-level actor, an
+     * allocation that finds its own list empty, shutdown) takes whole,
+     * unlinking each and giving its cell back. Once shutdown has begun,
+     * each push signals `roots_cond`, on which shutdown waits for `nroots`
+     * to reach zero. */
     alignas(CK_MD_CACHELINE) pthread_mutex_t roots_lock;
     pthread_cond_t roots_cond;
     casty__actor_t *roots;
