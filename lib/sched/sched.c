@@ -21,11 +21,14 @@
  * The slot is private while its owner comes back to its run loop soon, which
  * is the common case; but a handler that computes or blocks after waking an
  * actor would strand that actor there. So a worker with nothing to do does
- * not park for good while another worker's slot is full: it watches, waking
- * every SLOT_WATCH_MIN_NS (doubling up to SLOT_WATCH_MAX_NS while the slot
- * keeps being refilled, as in a request-answer chat), and takes the actor
- * once the slot's fill count has not moved over one watch. An actor waits
- * in a slot at most about two watches once a worker is idle.
+ * not park for good while another worker's slot is full: it watches every
+ * other worker's slot, waking every SLOT_WATCH_MIN_NS (doubling up to
+ * SLOT_WATCH_MAX_NS while slots keep being refilled, as in a request-answer
+ * chat), and takes an actor once its slot is full and its fill count has not
+ * moved over one watch. It watches on while any slot is refilled, even if
+ * that slot is empty at the moment it looks, and goes back to park once a
+ * whole watch passes with no slot refilled or left full. An actor waits in
+ * a slot at most about two watches once a worker is idle.
  *
  * Parking cannot lose a wake-up: the parker counts itself in `sleepers`, then
  * looks at every queue and slot once more before sleeping on `wake_seq`; a
@@ -361,33 +364,56 @@ static uint32_t full_slot(casty__worker_t *w)
     return UINT32_MAX;
 }
 
-/* Watches another worker's full slot, as the file's comment says; returns
- * its actor once it has waited a whole watch, or NULL when other work shows
- * up, the slot empties, or the system quits. */
-static casty__actor_t *watch_slot(casty__worker_t *w, uint32_t victim)
+/* Watches the other workers' slots while any of them is being filled, as
+ * the file's comment says; returns an actor taken from a slot that stayed
+ * full, and was not filled again, over a whole watch, or NULL when other
+ * work shows up, no slot was filled or left full over a watch, or the
+ * system quits. A slot that a chat empties and fills by turns does not end
+ * the watch: going back to park each time it was seen empty cost the
+ * chatting worker a sixth of pingpong at 2 workers (see README). */
+static casty__actor_t *watch_slots(casty__worker_t *w)
 {
     casty_system_t *system = w->system;
-    casty__worker_t *v = &system->workers[victim];
+    uint32_t seen[CASTY_MAX_WORKERS]; /* each slot's fill count at the last look */
+    for (uint32_t i = 0; i < system->nworkers; i++) {
+        seen[i] = atomic_load_explicit(&system->workers[i].next_fills, memory_order_relaxed);
+    }
     int64_t watch = SLOT_WATCH_MIN_NS;
     for (;;) {
-        uint32_t fills = atomic_load_explicit(&v->next_fills, memory_order_relaxed);
         uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);
         casty__futex_wait(&system->wake_seq, seq, watch);
-        if (atomic_load_explicit(&system->quit, memory_order_acquire) || !slot_full(v)) {
+        if (atomic_load_explicit(&system->quit, memory_order_acquire)) {
             return NULL;
         }
         if (work_visible(system)) {
-            /* Off to other work, with the slot still full: the wake that
+            /* Off to other work, with a slot still full: the wake that
              * brought us here may have been meant for a parked worker, which
              * must take over the watch (model: WATCH_NO_HANDOFF). */
-            notify(system);
+            if (full_slot(w) != UINT32_MAX) {
+                notify(system);
+            }
             return NULL;
         }
-        if (atomic_load_explicit(&v->next_fills, memory_order_relaxed) == fills) {
-            casty__actor_t *a = steal_slot(v);
-            if (a != NULL) {
-                return a;
+        bool filling = false;
+        for (uint32_t i = 0; i < system->nworkers; i++) {
+            casty__worker_t *v = &system->workers[i];
+            if (i == w->index) {
+                continue;
             }
+            uint32_t fills = atomic_load_explicit(&v->next_fills, memory_order_relaxed);
+            if (fills != seen[i]) {
+                seen[i] = fills;
+                filling = true;
+            } else if (slot_full(v)) {
+                casty__actor_t *a = steal_slot(v);
+                if (a != NULL) {
+                    return a;
+                }
+                filling = true; /* its owner was taking it: look again */
+            }
+        }
+        if (!filling) {
+            return NULL;
         }
         if (watch < SLOT_WATCH_MAX_NS) {
             watch *= 2;
@@ -406,9 +432,8 @@ static casty__actor_t *park(casty__worker_t *w)
         }
         sched_yield();
     }
-    uint32_t victim = full_slot(w);
-    if (victim != UINT32_MAX) {
-        return watch_slot(w, victim);
+    if (full_slot(w) != UINT32_MAX) {
+        return watch_slots(w);
     }
     casty__envelope_flush(); /* a parked worker keeps no other thread's chunk alive */
     uint32_t seq = atomic_load_explicit(&system->wake_seq, memory_order_acquire);

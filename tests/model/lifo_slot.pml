@@ -51,9 +51,11 @@
  * take from the owner's queue, or watch a full slot and take it, or park;
  * an actor one of them runs may compute for as long as the search lasts,
  * too. Whether a watch found the slot stale (its fill count unchanged) is
- * a free choice: the thief may try whenever the slot is full. The process
- * shutdown stands for casty__sched_stop, once both actors have run: quit,
- * and wake everyone; it lets the idle workers end.
+ * a free choice: the thief may try whenever the slot is full, and a watcher
+ * that finds the slot empty may go on watching (it was refilled meanwhile)
+ * or go back to park. The process shutdown stands for casty__sched_stop,
+ * once both actors have run: quit, and wake everyone; it lets the idle
+ * workers end.
  *
  * Properties:
  *  (a) no actor is run twice (assertion at each run), and none is lost:
@@ -436,8 +438,12 @@ watch:
         :: quit -> goto again
         :: else -> skip
         fi;
+        /* An empty slot ends the watch only if it was not filled over it
+         * (a free choice here, as staleness is below): one that a chat
+         * empties and fills by turns is watched on. */
         if
         :: mem[NEXT] == 0 -> goto again
+        :: mem[NEXT] == 0 -> goto watch
         :: else -> skip
         fi;
         if
