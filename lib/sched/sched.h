@@ -100,6 +100,15 @@ static inline casty__worker_t *casty__worker_of(casty_system_t *system)
 /* sched.c */
 void casty__sched_spill_next(casty__worker_t *worker);
 
+/* True when `w` has nothing of its own to run after the actor it runs: its
+ * LIFO slot and its ring are empty. Never for a guest, whose runs are the
+ * asking thread's to end. Owner only. */
+static inline bool casty__sched_nothing_queued(casty__worker_t *w)
+{
+    return !w->guest && atomic_load_explicit(&w->next, memory_order_relaxed) == NULL &&
+           casty__wsqueue_len(&w->queue) == 0;
+}
+
 /* Called on every send: counts the sends a woken actor has waited through. */
 static inline void casty__sched_on_send(casty_system_t *system)
 {
