@@ -327,6 +327,35 @@ static bool linger(casty__worker_t *w)
     return true;
 }
 
+/* An actor whose last run used its whole batch is taking a stream. When it
+ * runs again on the same worker, its tail and its head (the envelope last
+ * pushed) may lie in one sender's chunk CASTY__LINGER_GAP bytes apart or
+ * less: the run would then read lines the sender is still writing, each
+ * taken back and forth between the two cores (a store of the sender's into
+ * a line the run has just read waits for the line, and so does the
+ * exchange behind it). The run lingers first, up to CASTY__LINGER_TRIES
+ * times while the gap stays that small, if its worker has nothing else to
+ * run. The head is on the line the run reads anyway, for the bound. */
+#define CASTY__LINGER_GAP 2048u
+#define CASTY__LINGER_TRIES 4
+
+static void let_sender_ahead(casty__worker_t *w, casty__actor_t *a)
+{
+    casty__envelope_t *tail = a->tail;
+    if (tail == &a->stub || tail->chunk == NULL) {
+        return; /* the stub has no chunk (its bytes are the owner's fields) */
+    }
+    uintptr_t from = (uintptr_t)tail;
+    uintptr_t chunk_end = (uintptr_t)tail->chunk + CASTY__CHUNK_SIZE;
+    for (int i = 0; i < CASTY__LINGER_TRIES; i++) {
+        uintptr_t head = atomic_load_explicit(&a->cell.mailbox.head, memory_order_relaxed) &
+                         ~CASTY__MAILBOX_IDLE;
+        if (head < from || head >= chunk_end || head - from >= CASTY__LINGER_GAP || !linger(w)) {
+            return;
+        }
+    }
+}
+
 void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
 {
     casty_ctx_t ctx = {.worker = w, .actor = a, .stop_self = false, .dead = false};
@@ -350,7 +379,14 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
         }
     }
     casty__envelope_t *env = NULL;
-    for (uint32_t n = 0; n < CASTY__RUN_BATCH; n++) {
+    if (__builtin_expect(w->streaming != NULL, 0)) {
+        if (w->streaming == a) {
+            let_sender_ahead(w, a);
+        }
+        w->streaming = NULL;
+    }
+    uint32_t n = 0;
+    for (; n < CASTY__RUN_BATCH; n++) {
         if (ctx.stop_self ||
             (a->state == CASTY__ACTOR_RUNNING &&
              atomic_load_explicit(&a->stop_gen, memory_order_acquire) == a->own_gen)) {
@@ -414,6 +450,9 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
             casty__cell_claimed(&a->cell);
         }
         return;
+    }
+    if (n == CASTY__RUN_BATCH) {
+        w->streaming = a;
     }
     casty__sched_submit(a->cell.system, a, false);
 }

@@ -479,6 +479,7 @@ void casty__worker_init(casty__worker_t *w, casty_system_t *system, uint32_t ind
     memset(w->free_cells, 0, sizeof w->free_cells);
     memset(w->free_count, 0, sizeof w->free_count);
     w->mute_on = NULL;
+    w->streaming = NULL;
     w->guest_next = NULL;
     w->free_guest_next = NULL;
     atomic_init(&w->next, NULL);

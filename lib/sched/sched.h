@@ -55,6 +55,9 @@ typedef struct casty__worker {
     /* The first full back-pressure mailbox a tell of the running handler
      * found: the run mutes the actor on it (actor/bound.h). */
     casty__cell_t *mute_on;
+    /* The actor whose last run here used its whole batch, if that was the
+     * last run here: it is taking a stream (actor.c, let_sender_ahead). */
+    casty__actor_t *streaming;
     uint32_t free_count[CASTY__ENV_CLASSES];
     pthread_t thread;
     struct casty__worker *guest_next;      /* on the system's list of guests */
