@@ -258,12 +258,71 @@ static struct timespec deadline_of(casty_duration_t timeout)
 /* A blocking call counts itself while it uses the system, so that destroy
  * does not free the lock or the cells under it (destroy waits for 0). */
 __thread uint32_t casty__shard_plus_one;
+__thread bool casty__shard_owned;
+
+/* Bit i is set while shard i (of the first CASTY__OUTSIDE_OWNED) has an
+ * owner. The same shard of every system is the owner's. */
+static _Atomic uint32_t owned_shards;
+#define ALL_OWNED ((uint32_t)((1ull << CASTY__OUTSIDE_OWNED) - 1))
+static pthread_key_t shard_key;
+static pthread_once_t shard_key_once = PTHREAD_ONCE_INIT;
+static bool shard_key_made;
+
+/* At the owner's exit: the shard is free for the next thread. The release
+ * hands its counts on, so that the next owner's plain stores continue from
+ * them. A call on this thread after this (another key's destructor) picks
+ * a shard anew. */
+static void give_back_shard(void *arg)
+{
+    (void)arg;
+    if (casty__shard_owned) {
+        uint32_t bit = 1u << (casty__shard_plus_one - 1);
+        casty__shard_owned = false;
+        casty__shard_plus_one = 0;
+        atomic_fetch_and_explicit(&owned_shards, ~bit, memory_order_release);
+    }
+}
+
+static void make_shard_key(void)
+{
+    shard_key_made = pthread_key_create(&shard_key, give_back_shard) == 0;
+}
+
+/* Takes a free owned shard for the calling thread; false when none is
+ * free, or its exit could not be hooked (the shard would never come back). */
+static bool take_owned_shard(void)
+{
+    pthread_once(&shard_key_once, make_shard_key);
+    if (!shard_key_made) {
+        return false;
+    }
+    uint32_t taken = atomic_load_explicit(&owned_shards, memory_order_relaxed);
+    while ((taken & ALL_OWNED) != ALL_OWNED) {
+        uint32_t i = (uint32_t)__builtin_ctz(~taken & ALL_OWNED);
+        /* Acquire: the last owner's counts, which this thread goes on from. */
+        if (atomic_compare_exchange_weak_explicit(&owned_shards, &taken, taken | (1u << i),
+                                                  memory_order_acquire, memory_order_relaxed)) {
+            if (pthread_setspecific(shard_key, &owned_shards) != 0) {
+                atomic_fetch_and_explicit(&owned_shards, ~(1u << i), memory_order_release);
+                return false;
+            }
+            casty__shard_plus_one = i + 1;
+            casty__shard_owned = true;
+            return true;
+        }
+    }
+    return false;
+}
 
 uint32_t casty__shard_pick(void)
 {
-    static _Atomic uint32_t next_shard;
-    uint32_t i = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed);
-    casty__shard_plus_one = i % CASTY__OUTSIDE_SHARDS + 1;
+    if (take_owned_shard()) {
+        return casty__shard_plus_one;
+    }
+    static _Atomic uint32_t next_shared;
+    uint32_t i = atomic_fetch_add_explicit(&next_shared, 1, memory_order_relaxed);
+    casty__shard_plus_one = CASTY__OUTSIDE_OWNED + i % CASTY__OUTSIDE_SHARED + 1;
+    casty__shard_owned = false;
     return casty__shard_plus_one;
 }
 
@@ -481,8 +540,17 @@ static void shut_down(casty_system_t *system)
      * own message as a dead letter, cell.c); wait for those, so that every
      * message is counted when shutdown returns. The wait is short and
      * finite: any send that starts now fails the gen check, since every gen
-     * was bumped at its actor's stop. The seq_cst reads pair with the
-     * senders' seq_cst count and gen check. */
+     * was bumped at its actor's stop. Without membarrier, the seq_cst reads
+     * pair with the senders' seq_cst count and gen check. With it, a sender
+     * counts itself with a plain store that only the compiler keeps ahead
+     * of its gen check (cell.c), and this barrier takes the fence's place:
+     * it runs a full fence on every thread of the process that is running,
+     * so a sender whose gen check came before that fence (and so may have
+     * passed) has its count visible to the reads below, and one whose check
+     * came after it sees the bumped gens, which came before this call. */
+    if (system->plain_slots) {
+        casty__membarrier();
+    }
     for (uint32_t i = 0; i < CASTY__OUTSIDE_SHARDS; i++) {
         casty__outside_shard_t *shard = &system->outside[i];
         uint64_t begun = atomic_load_explicit(&shard->begun, memory_order_seq_cst);

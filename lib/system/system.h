@@ -33,8 +33,19 @@ typedef struct casty__slab casty__slab_t;
  * it did not enter. A blocking call (an ask, a wait, a shutdown) counts
  * itself in `callers` while it uses the system (destroy waits for every
  * shard's to be 0); an ask counts its reply in `replies`. Two askers on one
- * line of counts paid three transfers of it per ask. */
-#define CASTY__OUTSIDE_SHARDS 16u
+ * line of counts paid three transfers of it per ask.
+ *
+ * The first CASTY__OUTSIDE_OWNED shards have one thread each at most: a
+ * thread takes one of them at its first call, if one is free, and gives it
+ * back when it exits (system.c). Its owner alone writes its `begun`,
+ * `ended` and `refused`, so it counts them with plain stores, not
+ * read-modify-writes (see send in actor/cell.c for what that bought, and
+ * shut_down in system.c for the barrier that takes the place of the
+ * begun's). Further threads share the last CASTY__OUTSIDE_SHARED shards,
+ * whose counts are read-modify-writes. */
+#define CASTY__OUTSIDE_OWNED 16u
+#define CASTY__OUTSIDE_SHARED 4u
+#define CASTY__OUTSIDE_SHARDS (CASTY__OUTSIDE_OWNED + CASTY__OUTSIDE_SHARED)
 
 typedef struct casty__outside_shard {
     _Alignas(CK_MD_CACHELINE) _Atomic uint64_t begun;
@@ -149,10 +160,14 @@ struct casty_system {
     casty__outside_shard_t outside[CASTY__OUTSIDE_SHARDS];
 };
 
-/* The calling thread's shard of `system->outside`: each thread takes the
- * next at its first call of this (casty__shard_pick, system.c) and keeps
- * it for every system. Any thread. */
+/* The calling thread's shard of `system->outside`: each thread takes one
+ * at its first call of this (casty__shard_pick, system.c), a free owned
+ * one if there is one, else the next shared one, and keeps it for every
+ * system until it exits. Any thread. */
 extern __thread uint32_t casty__shard_plus_one;
+/* Whether the calling thread's shard is one it owns: valid once
+ * casty__outside_shard has returned on this thread. */
+extern __thread bool casty__shard_owned;
 uint32_t casty__shard_pick(void);
 
 static inline casty__outside_shard_t *casty__outside_shard(casty_system_t *system)
@@ -162,6 +177,18 @@ static inline casty__outside_shard_t *casty__outside_shard(casty_system_t *syste
         i = casty__shard_pick();
     }
     return &system->outside[i - 1];
+}
+
+/* Adds one to `count`, a count of the calling thread's shard that only
+ * its threads write (begun, ended, refused), with `order`: a plain load and
+ * store where the thread owns the shard, an RMW where it shares it. */
+static inline void casty__shard_add(_Atomic uint64_t *count, memory_order order)
+{
+    if (casty__shard_owned) {
+        atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1, order);
+    } else {
+        atomic_fetch_add_explicit(count, 1, order);
+    }
 }
 
 /* A blocking call counts itself in its thread's shard while it uses the

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
-# stop_poke.pml, lifo_slot.pml, mute.pml, watch_stop.pml, park.pml), with spin. Each check generates the
+# stop_poke.pml, lifo_slot.pml, mute.pml, watch_stop.pml, park.pml,
+# outside_count.pml), with spin. Each check generates the
 # verifier for one variant of a model, compiles it and runs the exhaustive
 # search. A correct variant must report no error; a broken one must report
 # the error it was written to show, so the model is seen to be able to
@@ -139,5 +140,10 @@ check watch_stop.pml "assertion violated" "gen read outside the lock: the watch 
     -DCHECK_OUTSIDE
 check watch_stop.pml "assertion violated" "no table check: told after the unwatch" \
     -DUNWATCH -DNO_TABLE_CHECK
+
+check outside_count.pml pass "an owned shard's plain count, and shutdown's membarrier"
+check outside_count.pml pass "no membarrier: the sender's seq_cst count" -DNO_MEMBARRIER -DSENDER_FENCE
+check outside_count.pml "assertion violated" "plain count without membarrier: a push after down" \
+    -DNO_MEMBARRIER
 
 exit $failed
