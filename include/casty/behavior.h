@@ -202,10 +202,10 @@ static inline casty_behavior_t casty__behavior_make(casty_behavior_kind_t kind, 
  * Out of line on purpose. Built inline, gcc assembled the result on the
  * handler's stack with narrow stores and copied it out with wide loads,
  * each of which waited for the stores to drain (a failed store-to-load
- * forward): four such waits at every handler's return. Out of line, gcc 12
- * still assembles it on this function's own stack, around its call of
- * memcpy, and copies it out; of the waits, the one on the first 16 bytes,
- * written narrow, is left (README: "What each choice bought"). */
+ * forward): four such waits at every handler's return. Out of line, it
+ * writes the result 16 aligned bytes at a time, each in one store, so that
+ * the copy out and the run loop's copy of the environment wait for none
+ * (README: "What each choice bought"). */
 CASTY_API casty_behavior_t casty_behavior_build(casty_behavior_kind_t kind,
                                                 casty_receive_fn receive, casty_setup_fn setup,
                                                 const void *env, size_t size);

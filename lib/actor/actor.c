@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "actor/block.h"
 #include "actor/bound.h"
 #include "actor/watch.h"
 #include "mem/envelope.h"
@@ -75,7 +76,7 @@ adopt(casty_ctx_t *ctx, const casty_behavior_t *b, bool in_setup)
     a->behavior_kind = b->kind;
     a->env_size = b->env_size;
     a->behavior.fn.receive = b->fn.receive;
-    memcpy(a->behavior.env, b->env, b->env_size);
+    casty__block_copy(a->behavior.env, b->env, b->env_size);
     return HANDLED;
 }
 

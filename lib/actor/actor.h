@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "actor/block.h"
 #include "actor/cell.h"
 #include "mem/pool.h"
 #include "sched/sched.h"
@@ -103,7 +104,7 @@ static inline bool casty__actor_adopt(casty__actor_t *a, const casty_behavior_t 
     a->behavior_kind = b->kind;
     a->env_size = b->env_size;
     a->behavior.fn.receive = b->fn.receive;
-    memcpy(a->behavior.env, b->env, b->env_size);
+    casty__block_copy(a->behavior.env, b->env, b->env_size);
     return true;
 }
 

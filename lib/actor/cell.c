@@ -280,8 +280,13 @@ deliver(casty_system_t *system, casty__cell_t *cell, casty__worker_t *w, uint64_
         memcpy(at, prefix, prefix_size);
         at += prefix_size;
     }
-    if (size > 0) {
-        memcpy(at, payload, size);
+    if (size > 0 && env->chunk != NULL) {
+        /* Carved: its payload is whole blocks (envelope.h), written whole,
+         * so that a handler's wide loads of it soon after, on this core,
+         * read from single stores (actor/block.h). */
+        casty__block_load((casty__block_t *)(void *)at, payload, size);
+    } else if (size > 0) {
+        memcpy(at, payload, size); /* from malloc: exactly its size */
     }
     casty__bound_t *bound = atomic_load_explicit(&cell->bound, memory_order_acquire);
     if (__builtin_expect(bound != NULL, 0) && event == 0) {

@@ -70,14 +70,21 @@ static void subtract(casty__envelope_chunk_t *chunk, uint32_t n)
     }
 }
 
+/* Subtracts the count of release slot `slot` and frees the slot. */
+static void flush_slot(casty__envelope_cache_t *c, uint32_t slot)
+{
+    casty__envelope_chunk_t *chunk = c->release[slot].chunk;
+    uint32_t n = c->release[slot].count;
+    c->release[slot].chunk = NULL;
+    c->release[slot].count = 0;
+    c->release_used &= ~(UINT64_C(1) << slot);
+    subtract(chunk, n);
+}
+
 static void flush_release(casty__envelope_cache_t *c)
 {
-    if (c->release_count > 0) {
-        casty__envelope_chunk_t *chunk = c->release_chunk;
-        uint32_t n = c->release_count;
-        c->release_chunk = NULL;
-        c->release_count = 0;
-        subtract(chunk, n);
+    while (c->release_used != 0) {
+        flush_slot(c, (uint32_t)__builtin_ctzll(c->release_used));
     }
 }
 
@@ -150,8 +157,11 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         c->bump = c->end = NULL;
         c->current = NULL;
         c->carved = c->freed_here = 0;
-        c->release_chunk = NULL;
-        c->release_count = 0;
+        c->release_used = 0;
+        for (uint32_t i = 0; i < CASTY__RELEASE_SLOTS; i++) {
+            c->release[i].chunk = NULL;
+            c->release[i].count = 0;
+        }
         c->spare = NULL;
         c->spare_count = 0;
         atomic_init(&c->returned, NULL);
@@ -281,9 +291,13 @@ void casty__envelope_release(casty__envelope_cache_t *c, casty__envelope_chunk_t
         subtract(chunk, 1);
         return;
     }
-    flush_release(c);
-    c->release_chunk = chunk;
-    c->release_count = 1;
+    uint32_t slot = casty__release_slot(chunk);
+    if (c->release[slot].count > 0) {
+        flush_slot(c, slot); /* another chunk's count: the slot is this one's now */
+    }
+    c->release[slot].chunk = chunk;
+    c->release[slot].count = 1;
+    c->release_used |= UINT64_C(1) << slot;
 }
 
 void casty__envelope_flush(void)

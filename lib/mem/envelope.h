@@ -26,11 +26,15 @@
  * the owner's `returned` stack (many pushers, one taker by exchange, so no
  * ABA), or back to the allocator if the owner's thread has exited or the
  * stack holds CASTY__CHUNK_RETURNED_MAX chunks already. A thread that frees
- * envelopes of another's chunk gathers the count for one chunk at a time
- * (`release_chunk`) and subtracts it in one go when the next chunk comes
- * up, before a worker parks, or at its exit: consumers read a chunk's
- * envelopes in order, so the chunk's line is written once per run of them,
- * not once an envelope.
+ * envelopes of another's chunk gathers the counts of up to
+ * CASTY__RELEASE_SLOTS chunks at a time, one slot per chunk by its address
+ * (`release`), and subtracts a slot's count in one go when another chunk
+ * comes up for the slot, before a worker parks, or at its exit. Consumers
+ * read a chunk's envelopes in order, so a chunk's line is written once per
+ * run of them, not once an envelope; and a worker that serves many actors
+ * fed by one sender (fjthroughput's 60) reads each chunk in many short runs,
+ * one per actor, all of which the slots gather (with one slot, a locked
+ * subtraction per message took a third of the run loop's time there).
  *
  * A chunk lives as long as its longest-held envelope, so memory that is held
  * for long is not carved: an idle mailbox rests on its cell's stub rather
@@ -38,8 +42,8 @@
  * notification, kept until its actor stops, is taken with
  * casty__envelope_alloc_kept. The rest are messages in flight. A thread
  * holds at most its current chunk, CASTY__CHUNK_SPARE spare ones and its
- * returned stack; and one chunk of another's kept alive by the count it
- * has gathered and not yet subtracted.
+ * returned stack; and CASTY__RELEASE_SLOTS chunks of others' kept alive by
+ * the counts it has gathered and not yet subtracted.
  *
  * Caches outlive their threads, for a chunk may hold envelopes long after
  * the thread that carved it exited. A thread's exit gives its spare and
@@ -65,6 +69,9 @@
 #define CASTY__SMALL_PAYLOAD 224u
 /* A chunk's size: a page, so that an envelope held long holds little. */
 #define CASTY__CHUNK_SIZE 4096u
+/* Chunks of other threads whose frees a cache gathers at once (a power of
+ * two, at most 64: `release_used` has a bit per slot). */
+#define CASTY__RELEASE_SLOTS 64u
 /* Empty chunks a cache keeps for itself; more recycled here go to free(). */
 #define CASTY__CHUNK_SPARE 8u
 /* The most chunks other threads push onto a cache's returned stack between
@@ -85,16 +92,20 @@ typedef struct casty__envelope_cache {
     unsigned char *bump; /* the next envelope of `current` */
     unsigned char *end;  /* the end of `current`'s lines asked for so far (envelope.c) */
     casty__envelope_chunk_t *current;
-    uint32_t carved;     /* envelopes carved from `current` */
-    uint32_t freed_here; /* of those, freed by the owner while `current` */
-    /* Frees of envelopes of `release_chunk` (not `current`), not yet
-     * subtracted from its `live`. */
-    casty__envelope_chunk_t *release_chunk;
-    uint32_t release_count;
+    uint32_t carved;                /* envelopes carved from `current` */
+    uint32_t freed_here;            /* of those, freed by the owner while `current` */
     casty__envelope_chunk_t *spare; /* empty chunks, `spare_count` of them */
     uint32_t spare_count;
     struct casty__envelope_cache *next_free; /* on the list of caches to adopt */
     struct casty__envelope_cache *next_all;
+    /* Bit i: `release[i]` holds a count. */
+    uint64_t release_used;
+    /* Frees of envelopes of other chunks than `current`, not yet subtracted
+     * from their `live`: slot casty__release_slot(chunk) for each chunk. */
+    struct {
+        casty__envelope_chunk_t *chunk;
+        uint32_t count; /* 0 when the slot is free */
+    } release[CASTY__RELEASE_SLOTS];
     /* Written by other threads. */
     _Alignas(CK_MD_CACHELINE) _Atomic(casty__envelope_chunk_t *) returned;
     _Atomic uint32_t pushed; /* chunks pushed since the owner last took them */
@@ -115,6 +126,13 @@ void casty__envelope_flush(void);
  * owner, or a thread adopting it); other threads may be recycling chunks
  * for it. */
 size_t casty__envelope_cache_held(casty__envelope_cache_t *c);
+
+/* The release slot of `chunk`: chunks are pages, mostly one after another
+ * in memory, so their page numbers spread them over the slots. */
+static inline uint32_t casty__release_slot(const casty__envelope_chunk_t *chunk)
+{
+    return (uint32_t)((uintptr_t)chunk / CASTY__CHUNK_SIZE) & (CASTY__RELEASE_SLOTS - 1u);
+}
 
 /* The bytes an envelope for `payload` bytes takes in a chunk. */
 static inline size_t casty__envelope_carved_size(size_t payload)
@@ -158,7 +176,7 @@ static inline casty__envelope_t *casty__envelope_alloc(size_t payload)
 }
 
 /* Releases an envelope. Any thread. */
-static inline void casty__envelope_free(casty__envelope_t *env)
+static inline __attribute__((always_inline)) void casty__envelope_free(casty__envelope_t *env)
 {
     casty__envelope_chunk_t *chunk = env->chunk;
     if (chunk == NULL) {
@@ -171,8 +189,9 @@ static inline void casty__envelope_free(casty__envelope_t *env)
             c->freed_here++;
             return;
         }
-        if (chunk == c->release_chunk) {
-            c->release_count++;
+        uint32_t slot = casty__release_slot(chunk);
+        if (chunk == c->release[slot].chunk) {
+            c->release[slot].count++;
             return;
         }
     }

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "support_criterion.h"
@@ -181,6 +182,83 @@ Test(lifecycle, casty_behavior_build_copies_the_environment_and_sets_the_functio
     cr_expect_eq(s.kind, CASTY_BEHAVIOR_SETUP);
     cr_expect_eq(s.fn.setup, setup_stops);
     cr_expect_eq(memcmp(s.env, env, 3), 0);
+}
+
+Test(lifecycle, casty_behavior_build_reads_no_byte_past_the_environment)
+{
+    /* Each environment alone in a heap block of its own size: a read past
+     * it is caught by AddressSanitizer (the builder copies in 16-byte
+     * blocks, the last one put together from the bytes there are). */
+    for (size_t size = 1; size <= CASTY_ENV_CAPACITY; size++) {
+        unsigned char *env = malloc(size);
+        cr_assert_not_null(env);
+        for (size_t i = 0; i < size; i++) {
+            env[i] = (unsigned char)(i * 13 + size);
+        }
+        casty_behavior_t b =
+            casty_behavior_build(CASTY_BEHAVIOR_RECEIVE, count_receive, NULL, env, size);
+        cr_assert_eq(b.env_size, size);
+        cr_assert_eq(memcmp(b.env, env, size), 0, "a %zu-byte environment", size);
+        free(env);
+    }
+}
+
+/* An actor whose environment is `size` bytes of one value, which each
+ * message checks and raises by one; it counts the messages that found
+ * their environment as the last one left it. */
+typedef struct sized_env {
+    unsigned char bytes[CASTY_ENV_CAPACITY];
+} sized_env_t;
+
+static atomic_uint sized_good;
+static atomic_uint sized_bad;
+
+static casty_behavior_t sized_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)ctx;
+    const uint32_t *size = casty_msg_as(msg, uint32_t);
+    if (size == NULL || *size > CASTY_ENV_CAPACITY) {
+        return casty_unhandled();
+    }
+    const unsigned char *bytes = env;
+    unsigned char next[CASTY_ENV_CAPACITY];
+    bool good = true;
+    for (uint32_t i = 0; i < *size; i++) {
+        good = good && bytes[i] == bytes[0];
+        next[i] = (unsigned char)(bytes[0] + 1);
+    }
+    atomic_fetch_add(good ? &sized_good : &sized_bad, 1);
+    return casty_behavior_build(CASTY_BEHAVIOR_RECEIVE, sized_receive, NULL, next, *size);
+}
+
+Test(lifecycle, every_size_of_environment_survives_the_run_loop)
+{
+    static const uint32_t sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 33, 47, 48, 63, 64};
+    enum { MESSAGES = 50 };
+    atomic_store(&sized_good, 0);
+    atomic_store(&sized_bad, 0);
+    uint32_t told = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        uint32_t size = sizes[k];
+        if (size > CASTY_ENV_CAPACITY) {
+            continue;
+        }
+        sized_env_t start;
+        memset(&start, (int)(size * 3), sizeof start);
+        casty_ref_t a;
+        cr_assert_eq(casty_spawn(sys,
+                                 casty_behavior_build(CASTY_BEHAVIOR_RECEIVE, sized_receive, NULL,
+                                                      start.bytes, size),
+                                 NULL, &a),
+                     CASTY_OK);
+        for (int m = 0; m < MESSAGES; m++) {
+            cr_assert_eq(casty_tell(a, 1, &size, sizeof size), CASTY_OK);
+            told++;
+        }
+    }
+    cr_assert_eq(casty_wait_quiet(sys, CASTY_SECONDS(10)), CASTY_OK);
+    cr_expect_eq(atomic_load(&sized_bad), 0, "an environment changed between two messages");
+    cr_expect_eq(atomic_load(&sized_good), told);
 }
 
 Test(lifecycle, casty_behavior_build_gives_a_refused_behavior_for_bad_input)

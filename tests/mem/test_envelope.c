@@ -4,6 +4,7 @@
  * use is in stress_queues.c. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "mem/envelope.h"
 
@@ -150,6 +151,76 @@ Test(envelope, a_chunk_freed_elsewhere_comes_back_home)
     casty__envelope_t *again = start_a_chunk(8);
     cr_assert_eq(again->chunk, chunk, "the returned chunk was not reused");
     casty__envelope_free(again);
+}
+
+/* A thread that frees the envelopes of several chunks by turns, as a
+ * worker serving many actors fed by one sender does, gathers a count per
+ * chunk (one release slot each, envelope.h) and subtracts none until it
+ * flushes; then every chunk comes home. */
+#define INTERLEAVED_CHUNKS 4
+
+static _Atomic int interleaved_freed;
+static _Atomic int interleaved_go;
+
+static void *free_sent_then_wait(void *arg)
+{
+    (void)arg;
+    for (uint32_t i = 0; i < sent_count; i++) {
+        casty__envelope_free(sent[i]);
+    }
+    atomic_store(&interleaved_freed, 1);
+    while (atomic_load(&interleaved_go) == 0) {
+    }
+    return NULL; /* its exit subtracts what it gathered */
+}
+
+Test(envelope, frees_across_chunks_by_turns_are_gathered_per_chunk)
+{
+    uint32_t n = per_chunk(8);
+    casty__envelope_t *env[INTERLEAVED_CHUNKS][4096 / 32];
+    casty__envelope_chunk_t *chunks[INTERLEAVED_CHUNKS];
+    env[0][0] = start_a_chunk(8);
+    for (uint32_t c = 0; c < INTERLEAVED_CHUNKS; c++) {
+        for (uint32_t i = c == 0 ? 1 : 0; i < n; i++) {
+            env[c][i] = casty__envelope_alloc(8);
+        }
+        chunks[c] = env[c][0]->chunk;
+        cr_assert_eq(env[c][n - 1]->chunk, chunks[c], "chunk %u is not whole", c);
+    }
+    casty__envelope_t *other = casty__envelope_alloc(8); /* retires the last chunk */
+    cr_assert_neq(other->chunk, chunks[INTERLEAVED_CHUNKS - 1]);
+    /* One envelope of each chunk in turn. */
+    sent_count = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t c = 0; c < INTERLEAVED_CHUNKS; c++) {
+            sent[sent_count++] = env[c][i];
+        }
+    }
+    atomic_store(&interleaved_freed, 0);
+    atomic_store(&interleaved_go, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, free_sent_then_wait, NULL);
+    while (atomic_load(&interleaved_freed) == 0) {
+    }
+    for (uint32_t c = 0; c < INTERLEAVED_CHUNKS; c++) {
+        bool own_slot = true;
+        for (uint32_t d = 0; d < INTERLEAVED_CHUNKS; d++) {
+            own_slot = own_slot &&
+                       (d == c || casty__release_slot(chunks[d]) != casty__release_slot(chunks[c]));
+        }
+        if (own_slot) { /* two chunks on one slot take turns, subtracting */
+            cr_assert_eq(atomic_load(&chunks[c]->live), (int64_t)n,
+                         "chunk %u: its frees were subtracted one by one", c);
+        }
+    }
+    atomic_store(&interleaved_go, 1);
+    pthread_join(t, NULL);
+    for (uint32_t c = 0; c < INTERLEAVED_CHUNKS; c++) {
+        cr_assert_eq(atomic_load(&chunks[c]->live), 0, "chunk %u still counts envelopes", c);
+    }
+    cr_assert_eq(casty__envelope_cache_held(casty__thread_cache), INTERLEAVED_CHUNKS,
+                 "every emptied chunk is on its owner's returned stack");
+    casty__envelope_free(other);
 }
 
 Test(envelope, a_chunk_with_an_envelope_out_is_not_recycled)
