@@ -19,6 +19,15 @@
 
 typedef uint64_t casty__block_t __attribute__((vector_size(16), may_alias));
 
+/* Keeps a block in a register between its load and its store, so that gcc
+ * does not turn a loop of block copies back into a call of memcpy (which
+ * it does, and whose wide loads are what this file avoids). */
+#if defined(__x86_64__) || defined(__i386__)
+#define CASTY__BLOCK_IN_REGISTER(v) __asm__("" : "+x"(v))
+#else
+#define CASTY__BLOCK_IN_REGISTER(v) __asm__("" : "+w"(v))
+#endif
+
 /* The header block: kind and env_size (the behavior's first two fields, in
  * memory order), then the function's bits. */
 static inline casty__block_t casty__block_header(uint32_t kind, uint32_t env_size, uint64_t fn)
@@ -54,6 +63,7 @@ static inline void casty__block_load(casty__block_t *dst, const void *src, size_
     for (size_t i = 0; i < full; i++) {
         casty__block_t v;
         memcpy(&v, p + i * sizeof v, sizeof v);
+        CASTY__BLOCK_IN_REGISTER(v);
         dst[i] = v;
     }
     size_t rest = size % sizeof(casty__block_t);
@@ -78,7 +88,9 @@ static inline void casty__block_copy(void *dst, const void *src, size_t size)
     casty__block_t *d = dst;
     const casty__block_t *s = src;
     for (size_t i = 0; i < (size + sizeof(casty__block_t) - 1) / sizeof(casty__block_t); i++) {
-        d[i] = s[i];
+        casty__block_t v = s[i];
+        CASTY__BLOCK_IN_REGISTER(v);
+        d[i] = v;
     }
 }
 
