@@ -590,7 +590,14 @@ int casty_system_destroy(casty_system_t *system)
     casty_system_shutdown(system);
     /* Shutdown has woken every ask (their targets all stopped) and every
      * wait (every actor has settled, and nothing is queued); the last ones
-     * may still be on their way out of the lock or the promises. */
+     * may still be on their way out of the lock or the promises. A caller
+     * in a shard of its own counts itself with a plain store (system.h):
+     * the barrier makes the count of one whose look at the state came
+     * before it visible to the reads below, and one whose look came after
+     * it sees that the system is down. */
+    if (system->plain_slots) {
+        casty__membarrier();
+    }
     while (casty__callers(system) > 0) {
         sched_yield();
     }

@@ -37,8 +37,8 @@ typedef struct casty__slab casty__slab_t;
  *
  * The first CASTY__OUTSIDE_OWNED shards have one thread each at most: a
  * thread takes one of them at its first call, if one is free, and gives it
- * back when it exits (system.c). Its owner alone writes its `begun`,
- * `ended` and `refused`, so it counts them with plain stores, not
+ * back when it exits (system.c). Its owner alone writes its counts, so it
+ * counts them with plain stores, not
  * read-modify-writes (see send in actor/cell.c for what that bought, and
  * shut_down in system.c for the barrier that takes the place of the
  * begun's). Further threads share the last CASTY__OUTSIDE_SHARED shards,
@@ -180,7 +180,7 @@ static inline casty__outside_shard_t *casty__outside_shard(casty_system_t *syste
 }
 
 /* Adds one to `count`, a count of the calling thread's shard that only
- * its threads write (begun, ended, refused), with `order`: a plain load and
+ * its threads write (begun, ended, refused, replies), with `order`: a plain load and
  * store where the thread owns the shard, an RMW where it shares it. */
 static inline void casty__shard_add(_Atomic uint64_t *count, memory_order order)
 {
@@ -193,15 +193,35 @@ static inline void casty__shard_add(_Atomic uint64_t *count, memory_order order)
 
 /* A blocking call counts itself in its thread's shard while it uses the
  * system, before its look at the state, and drops the count on the same
- * thread (destroy waits for every shard's to be 0, seq_cst both). */
+ * thread; destroy waits for every shard's to be 0. Without membarrier, or
+ * in a shared shard, the count is a seq_cst RMW, paired with the seq_cst
+ * store and load of the state. In a shard of its own, with membarrier, it
+ * is a plain store that only the compiler keeps ahead of the look at the
+ * state, as a tell's count is (actor/cell.c), and destroy's process-wide
+ * barrier, after the state has changed, orders it for destroy's reads. */
 static inline void casty__caller_enter(casty_system_t *system)
 {
-    atomic_fetch_add_explicit(&casty__outside_shard(system)->callers, 1, memory_order_seq_cst);
+    casty__outside_shard_t *shard = casty__outside_shard(system);
+    if (casty__shard_owned && system->plain_slots) {
+        atomic_store_explicit(&shard->callers,
+                              atomic_load_explicit(&shard->callers, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+    } else {
+        atomic_fetch_add_explicit(&shard->callers, 1, memory_order_seq_cst);
+    }
 }
 
 static inline void casty__caller_leave(casty_system_t *system)
 {
-    atomic_fetch_sub_explicit(&casty__outside_shard(system)->callers, 1, memory_order_release);
+    casty__outside_shard_t *shard = casty__outside_shard(system);
+    if (casty__shard_owned) {
+        atomic_store_explicit(&shard->callers,
+                              atomic_load_explicit(&shard->callers, memory_order_relaxed) - 1,
+                              memory_order_release);
+    } else {
+        atomic_fetch_sub_explicit(&shard->callers, 1, memory_order_release);
+    }
 }
 
 /* system.c */

@@ -10,6 +10,11 @@
  * ended to reach it, and marks the system down (after which the cells and
  * the counts may be freed by destroy).
  *
+ * The same model covers a blocking call's count of itself against destroy
+ * (casty__caller_enter in lib/system/system.h): the count is the sender's
+ * begun, the look at the system's state its gen check, and destroy's
+ * barrier and wait for the counts to reach 0 shutdown's.
+ *
  * Memory model: the sender's stores go through a FIFO store buffer (x86:
  * a load may be performed while an earlier store is still buffered), its
  * loads of other words read memory. casty__membarrier drains the buffer of
