@@ -331,27 +331,18 @@ static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint6
         return rc;
     }
     /* From outside the pool, a send is counted in flight from before its gen
-     * check until its push is done, so that shutdown can wait for it: see
-     * shut_down in system.c. Without membarrier, the seq_cst count pairs
-     * with the seq_cst gen check and the stop's seq_cst bump of gen. With
-     * it, the count is a plain store, kept ahead of the gen check by the
-     * compiler alone, and shutdown's process-wide barrier orders it for the
-     * reader. In a shard of its own (system.h), the thread's three counts
-     * are plain stores, and its push is the one read-modify-write of its
-     * send (mailbox 38.8M -> 46.8M msg/s: README, "What each choice
-     * bought"). */
+     * check until its push is done, so that shutdown can wait for it (shut_down
+     * in system.c; the pairing: casty__shard_enter). In a shard of its own
+     * (system.h), the thread's three counts are plain stores, and its push
+     * is the one read-modify-write of its send (mailbox 36.7M -> 48.6M
+     * msg/s: README, "What each choice bought"). */
     casty__outside_shard_t *shard = casty__outside_shard(system);
-    if (system->plain_slots) {
-        casty__shard_add(&shard->begun, memory_order_relaxed);
-        atomic_signal_fence(memory_order_seq_cst);
-    } else {
-        casty__shard_add(&shard->begun, memory_order_seq_cst);
-    }
+    casty__shard_enter(system, &shard->begun);
     int rc = deliver(system, cell, NULL, gen, 0, type, prefix, prefix_size, payload, size);
     if (!entered(rc)) {
-        casty__shard_add(&shard->refused, memory_order_release);
+        casty__shard_add(&shard->refused, 1, memory_order_release);
     }
-    casty__shard_add(&shard->ended, memory_order_release);
+    casty__shard_add(&shard->ended, 1, memory_order_release);
     return rc;
 }
 

@@ -323,7 +323,7 @@ static int take_reply(casty_system_t *system, casty__envelope_t *env, void *repl
     if (env->size > 0) {
         memcpy(reply, casty__envelope_payload(env), env->size);
     }
-    casty__shard_add(&casty__outside_shard(system)->replies, memory_order_release);
+    casty__shard_add(&casty__outside_shard(system)->replies, 1, memory_order_release);
     return CASTY_OK;
 }
 

@@ -326,9 +326,9 @@ uint32_t casty__shard_pick(void)
     return casty__shard_plus_one;
 }
 
-uint32_t casty__callers(casty_system_t *system)
+uint64_t casty__callers(casty_system_t *system)
 {
-    uint32_t n = 0;
+    uint64_t n = 0;
     for (uint32_t i = 0; i < CASTY__OUTSIDE_SHARDS; i++) {
         n += atomic_load_explicit(&system->outside[i].callers, memory_order_seq_cst);
     }

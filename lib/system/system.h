@@ -38,11 +38,10 @@ typedef struct casty__slab casty__slab_t;
  * The first CASTY__OUTSIDE_OWNED shards have one thread each at most: a
  * thread takes one of them at its first call, if one is free, and gives it
  * back when it exits (system.c). Its owner alone writes its counts, so it
- * counts them with plain stores, not
- * read-modify-writes (see send in actor/cell.c for what that bought, and
- * shut_down in system.c for the barrier that takes the place of the
- * begun's). Further threads share the last CASTY__OUTSIDE_SHARED shards,
- * whose counts are read-modify-writes. */
+ * counts them with plain stores, not read-modify-writes (see send in
+ * actor/cell.c for what that bought, and shut_down in system.c for the
+ * barrier that takes the place of the begun's). Further threads share the last
+ * CASTY__OUTSIDE_SHARED shards, whose counts are read-modify-writes. */
 #define CASTY__OUTSIDE_OWNED 16u
 #define CASTY__OUTSIDE_SHARED 4u
 #define CASTY__OUTSIDE_SHARDS (CASTY__OUTSIDE_OWNED + CASTY__OUTSIDE_SHARED)
@@ -52,8 +51,8 @@ typedef struct casty__outside_shard {
     _Atomic uint64_t ended;
     _Atomic uint64_t refused;
     _Atomic uint64_t replies;
-    _Atomic uint32_t callers;
-    char pad[CK_MD_CACHELINE - 4 * sizeof(uint64_t) - sizeof(uint32_t)];
+    _Atomic uint64_t callers;
+    char pad[CK_MD_CACHELINE - 5 * sizeof(uint64_t)];
 } casty__outside_shard_t;
 
 struct casty_system {
@@ -179,54 +178,55 @@ static inline casty__outside_shard_t *casty__outside_shard(casty_system_t *syste
     return &system->outside[i - 1];
 }
 
-/* Adds one to `count`, a count of the calling thread's shard that only
- * its threads write (begun, ended, refused, replies), with `order`: a plain load and
- * store where the thread owns the shard, an RMW where it shares it. */
-static inline void casty__shard_add(_Atomic uint64_t *count, memory_order order)
+/* Adds `delta` (wrapping: a subtraction too) to `count`, a count of the
+ * calling thread's shard that only its threads write, with `order`: a plain
+ * load and store where the thread owns the shard, an RMW where it shares
+ * it. */
+static inline void casty__shard_add(_Atomic uint64_t *count, uint64_t delta, memory_order order)
 {
     if (casty__shard_owned) {
-        atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1, order);
+        atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + delta,
+                              order);
     } else {
-        atomic_fetch_add_explicit(count, 1, order);
+        atomic_fetch_add_explicit(count, delta, order);
+    }
+}
+
+/* Counts the caller in `count` (a tell's `begun`, a blocking call's
+ * `callers`) before its look at what shutdown or destroy changes first (a
+ * gen, the state), and then reads the counts. Without membarrier the count
+ * is seq_cst, paired with the seq_cst store and load of what is looked at.
+ * With it, only the compiler keeps the count ahead of the look, and the
+ * reader's process-wide barrier, after its change, orders it for the reads:
+ * a caller whose look came before that barrier has its count visible, and
+ * one whose look came after it sees the change (tests/model/outside_count.pml). */
+static inline void casty__shard_enter(casty_system_t *system, _Atomic uint64_t *count)
+{
+    if (system->plain_slots) {
+        casty__shard_add(count, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+    } else {
+        casty__shard_add(count, 1, memory_order_seq_cst);
     }
 }
 
 /* A blocking call counts itself in its thread's shard while it uses the
  * system, before its look at the state, and drops the count on the same
- * thread; destroy waits for every shard's to be 0. Without membarrier, or
- * in a shared shard, the count is a seq_cst RMW, paired with the seq_cst
- * store and load of the state. In a shard of its own, with membarrier, it
- * is a plain store that only the compiler keeps ahead of the look at the
- * state, as a tell's count is (actor/cell.c), and destroy's process-wide
- * barrier, after the state has changed, orders it for destroy's reads. */
+ * thread; destroy waits for every shard's to be 0, after its barrier
+ * (casty_system_destroy). */
 static inline void casty__caller_enter(casty_system_t *system)
 {
-    casty__outside_shard_t *shard = casty__outside_shard(system);
-    if (casty__shard_owned && system->plain_slots) {
-        atomic_store_explicit(&shard->callers,
-                              atomic_load_explicit(&shard->callers, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-        atomic_signal_fence(memory_order_seq_cst);
-    } else {
-        atomic_fetch_add_explicit(&shard->callers, 1, memory_order_seq_cst);
-    }
+    casty__shard_enter(system, &casty__outside_shard(system)->callers);
 }
 
 static inline void casty__caller_leave(casty_system_t *system)
 {
-    casty__outside_shard_t *shard = casty__outside_shard(system);
-    if (casty__shard_owned) {
-        atomic_store_explicit(&shard->callers,
-                              atomic_load_explicit(&shard->callers, memory_order_relaxed) - 1,
-                              memory_order_release);
-    } else {
-        atomic_fetch_sub_explicit(&shard->callers, 1, memory_order_release);
-    }
+    casty__shard_add(&casty__outside_shard(system)->callers, UINT64_MAX, memory_order_release);
 }
 
 /* system.c */
 /* The blocking calls inside the system now, summed over the shards. */
-uint32_t casty__callers(casty_system_t *system);
+uint64_t casty__callers(casty_system_t *system);
 /* Puts a promise and a guest kept by an exiting thread (either may be
  * NULL) back in the pools of `system`, if the system with that address and
  * serial number still lives. */
