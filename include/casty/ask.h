@@ -39,6 +39,10 @@ extern "C" {
  * as a late reply (casty_stats_t), never written. A reply is a casty_tell
  * like any other, held to the system's max_payload.
  *
+ * The timeout counts from when the request has been sent or, when the
+ * asking thread has run the target itself (casty_config_t.ask_runs_target),
+ * from the end of that run.
+ *
  * The ask watches its target: if the target stops without having replied,
  * the ask returns CASTY_ENOACTOR at once (CASTY_ESHUTDOWN when the stop was
  * the system's shutdown), not at its timeout, even when the target had

@@ -106,7 +106,8 @@ typedef struct casty_config {
                                   then returns once that run (a batch of the
                                   target's messages, as a worker's) is over,
                                   so a handler that runs past the ask's
-                                  timeout holds its asker until it returns.
+                                  timeout holds its asker until it returns,
+                                  and the timeout counts from then.
                                   false: an ask only waits, and its timeout
                                   always holds. casty_config_init sets true */
 } casty_config_t;

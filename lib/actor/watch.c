@@ -508,7 +508,7 @@ void casty__watchers_notify(casty__actor_t *t, uint64_t gen, uint32_t reason, in
 
 /* --- an ask's watch ---------------------------------------------------- */
 
-void casty__watch_promise_begin(casty__promise_t *p, uint64_t gen, casty__cell_t *target,
+bool casty__watch_promise_begin(casty__promise_t *p, uint64_t gen, casty__cell_t *target,
                                 uint64_t target_gen)
 {
     casty__watch_t *w = &p->watch;
@@ -524,9 +524,11 @@ void casty__watch_promise_begin(casty__promise_t *p, uint64_t gen, casty__cell_t
     uint32_t reason;
     int32_t code;
     if (!link_watch(w, &reason, &code)) {
-        /* Stopped already: the request's gen check, after this one, fails. */
+        /* Stopped already: the caller hears of it from the result. */
         atomic_store_explicit(&w->refs, 1, memory_order_relaxed);
+        return false;
     }
+    return true;
 }
 
 void casty__watch_promise_end(casty__promise_t *p)

@@ -82,8 +82,12 @@ bool casty__watch_arrived(struct casty__actor *watcher, casty__envelope_t *env, 
 
 /* An ask's watch: the promise `p` (its incarnation `gen`) watches `target`,
  * an actor's ref. When the target stops, p's target_stopped becomes `gen`
- * and its mailbox is claimed. Before the ask's request is sent. The asker. */
-void casty__watch_promise_begin(struct casty__promise *p, uint64_t gen, struct casty__cell *target,
+ * and its mailbox is claimed. Returns false, watching nothing, when that
+ * incarnation has stopped already: whatever it told before its stop is
+ * then visible to the caller (the gen it read was bumped after). Before the
+ * ask can wait: casty_ask begins it only once it finds no reply (ask.c),
+ * casty_ctx_ask before it sends the request. The asker. */
+bool casty__watch_promise_begin(struct casty__promise *p, uint64_t gen, struct casty__cell *target,
                                 uint64_t target_gen);
 /* Ends the ask's watch, if one was begun: afterwards no stop touches it,
  * and the promise may watch again. Whoever ends the ask, before it retires

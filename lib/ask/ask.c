@@ -228,12 +228,13 @@ static bool take_wakeup(casty__promise_t *p)
            PROMISE_READY;
 }
 
-/* Waits until a claimer wakes the promise or the deadline passes. */
-static bool promise_wait(casty__promise_t *p, int64_t deadline)
+/* Waits until a claimer wakes the promise or the deadline passes; `now` is
+ * the clock as the caller read it. */
+static bool promise_wait(casty__promise_t *p, int64_t deadline, int64_t now)
 {
     /* Spin by the clock, not by a count of yields: on a loaded machine one
      * yield can give the core away for a whole time slice. */
-    int64_t spin_until = casty__now_ns() + ASK_SPIN_NS;
+    int64_t spin_until = now + ASK_SPIN_NS;
     if (deadline >= 0 && deadline < spin_until) {
         spin_until = deadline;
     }
@@ -327,12 +328,33 @@ static int take_reply(casty_system_t *system, casty__envelope_t *env, void *repl
     return CASTY_OK;
 }
 
-/* Waits for the reply to the ask of incarnation `gen`; returns its code and
- * whether the asker is the mailbox's consumer at the end. */
-static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen, void *reply,
-                       size_t reply_size, casty_reply_info_t *info, int64_t deadline, bool *own)
+/* now + timeout, saturating; -1 (no deadline) for a negative timeout. */
+static int64_t deadline_after(int64_t now, casty_duration_t timeout)
+{
+    if (timeout < 0) {
+        return -1;
+    }
+    return timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
+}
+
+/* Waits for the reply to the ask of incarnation `gen`, sent to `target`;
+ * returns its code and whether the asker is the mailbox's consumer at the
+ * end.
+ *
+ * The common reply is in before the first look (the asker ran its target,
+ * or the target was quick), and such an ask neither watches its target nor
+ * reads the clock: the watch begins, and the timeout starts, only when the
+ * first look finds nothing. A target that stopped before the watch could
+ * begin is then known stopped, and whatever it told first, the reply among
+ * it, is visible by then (casty__watch_promise_begin). */
+static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen,
+                       casty_ref_t target, void *reply, size_t reply_size,
+                       casty_reply_info_t *info, casty_duration_t timeout, bool *own)
 {
     *own = true;
+    bool watching = false;
+    int64_t deadline = 0;
+    bool timing = false;
     for (;;) {
         casty__envelope_t *env = promise_pop(p);
         if (env != NULL) {
@@ -344,6 +366,13 @@ static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen
                 continue;
             }
             return take_reply(system, env, reply, reply_size, info);
+        }
+        if (!watching) {
+            watching = true;
+            if (!casty__watch_promise_begin(p, gen, target.cell, target.gen)) {
+                atomic_store_explicit(&p->target_stopped, gen, memory_order_seq_cst);
+            }
+            continue; /* look again: a reply told before the stop is in */
         }
         /* Nothing for us yet: sleep only once the mailbox is idle, so that
          * the next push is certain to wake us. */
@@ -362,21 +391,16 @@ static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen
                 return running ? CASTY_ENOACTOR : CASTY_ESHUTDOWN;
             }
         }
-        if (!promise_wait(p, deadline)) {
+        int64_t now = casty__now_ns();
+        if (!timing) {
+            timing = true;
+            deadline = deadline_after(now, timeout);
+        }
+        if (!promise_wait(p, deadline, now)) {
             return CASTY_ETIMEDOUT;
         }
         *own = true;
     }
-}
-
-/* now + timeout, saturating; -1 (no deadline) for a negative timeout. */
-static int64_t deadline_after(casty_duration_t timeout)
-{
-    if (timeout < 0) {
-        return -1;
-    }
-    int64_t now = casty__now_ns();
-    return timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
 }
 
 int casty_ask(casty_ref_t target, uint32_t type, void *request, size_t request_size,
@@ -422,8 +446,6 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     }
     uint64_t gen = atomic_load_explicit(&p->cell.gen, memory_order_relaxed);
     *reply_to = (casty_ref_t){&p->cell, gen};
-    int64_t deadline = deadline_after(timeout);
-    casty__watch_promise_begin(p, gen, target.cell, target.gen);
     casty__actor_t *claimed = NULL;
     casty__claim_here = system->ask_runs_target ? &claimed : NULL;
     rc = casty__send(target.cell, target.gen, type, request, request_size);
@@ -433,7 +455,7 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     }
     bool own = true;
     if (rc == CASTY_OK) {
-        rc = await_reply(system, p, gen, reply, reply_size, info, deadline, &own);
+        rc = await_reply(system, p, gen, target, reply, reply_size, info, timeout, &own);
     }
     promise_retire(system, p, own);
 out:

@@ -198,7 +198,10 @@ int casty_ctx_ask(casty_ctx_t *ctx, casty_ref_t target, uint32_t type, void *req
         return CASTY_ENOMEM;
     }
     *reply_to = (casty_ref_t){&r->cell, gen};
-    casty__watch_promise_begin(r, gen, target.cell, target.gen);
+    /* Before the send: nobody waits for this reply, so the watch must be in
+     * place before the request can be handled. A target that has stopped
+     * already fails the send. */
+    (void)casty__watch_promise_begin(r, gen, target.cell, target.gen);
     int rc = casty__send(target.cell, target.gen, type, request, request_size);
     if (rc != CASTY_OK) {
         casty__timer_call_cancel(system, r->timeout);

@@ -46,6 +46,7 @@ enum {
     MSG_ECHO_QUIT, /* replies, then stops */
     MSG_FORWARD,   /* hands the request on to forward_to, which answers */
     MSG_WHERE,     /* answers with the thread that runs it, after delay_ms */
+    MSG_NAP,       /* sleeps b ms and never replies */
 };
 
 /* For MSG_FORWARD: where the server hands the request on. */
@@ -155,6 +156,9 @@ static casty_behavior_t server_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
         casty_tell(q->reply_to, MSG_WHERE, &w, sizeof w);
         break;
     }
+    case MSG_NAP:
+        sleep_ns((int64_t)q->b * 1000000);
+        break;
     default:
         return casty_unhandled();
     }
@@ -691,6 +695,20 @@ static where_reply_t ask_where(casty_ref_t s, uint64_t a, uint64_t delay_ms,
     return w;
 }
 
+/* Asks `s` until one runs on this thread: from then on this thread leaves
+ * the target idle after each ask, so the next one runs here too. */
+static void until_one_runs_here(casty_ref_t s)
+{
+    bool ran_here = false;
+    for (int i = 0; i < 1000 && !ran_here; i++) {
+        int rc;
+        where_reply_t w = ask_where(s, 1, 0, ASK_TIMEOUT, &rc);
+        cr_assert_eq(rc, CASTY_OK, "ask: %s", casty_strerror(rc));
+        ran_here = pthread_equal(w.thread, pthread_self());
+    }
+    cr_assert(ran_here, "no ask of the idle target ran on the asking thread");
+}
+
 Test(ask, an_idle_target_runs_on_the_asking_thread_and_counts_as_handled)
 {
     casty_ref_t s = spawn_server();
@@ -735,15 +753,7 @@ Test(ask, a_target_run_by_its_asker_past_the_timeout_still_gives_its_reply)
 {
     casty_ref_t s = spawn_server();
     int rc;
-    /* Until one ask has run here: from then on this thread leaves the
-     * target idle after each (the test above says why not at once). */
-    bool ran_here = false;
-    for (int i = 0; i < 1000 && !ran_here; i++) {
-        where_reply_t w = ask_where(s, 1, 0, ASK_TIMEOUT, &rc);
-        cr_assert_eq(rc, CASTY_OK, "ask: %s", casty_strerror(rc));
-        ran_here = pthread_equal(w.thread, pthread_self());
-    }
-    cr_assert(ran_here, "no ask of the idle target ran on the asking thread");
+    until_one_runs_here(s); /* the test above says why not at once */
     int64_t t0 = now_ns();
     where_reply_t w = ask_where(s, 9, 30, CASTY_MILLIS(5), &rc);
     double ms = (double)(now_ns() - t0) / 1e6;
@@ -752,6 +762,39 @@ Test(ask, a_target_run_by_its_asker_past_the_timeout_still_gives_its_reply)
     cr_expect(pthread_equal(w.thread, pthread_self()));
     cr_expect_geq(ms, 29.0, "returned after %.1f ms, before the 30 ms handler", ms);
     cr_expect_eq(late_replies(), 0);
+}
+
+/* An ask whose reply is in once its run of the target is over neither
+ * watches the target nor reads the clock: the watch begins only when the
+ * first look finds nothing, by which time this target has stopped. The ask
+ * must still see the stop, at once. */
+Test(ask, a_target_its_asker_ran_that_stopped_without_replying_ends_the_ask_at_once)
+{
+    for (int i = 0; i < 20; i++) {
+        casty_ref_t s = spawn_server();
+        until_one_runs_here(s);
+        echo_req_t q = {0};
+        echo_reply_t r;
+        int64_t t0 = now_ns();
+        int rc = casty_ask(s, MSG_QUIT, &q, sizeof q, &q.reply_to, &r, sizeof r, CASTY_FOREVER);
+        cr_assert_eq(rc, CASTY_ENOACTOR, "ask %d: %s", i, casty_strerror(rc));
+        cr_assert_lt(now_ns() - t0, 5000000000, "ask %d waited for a stop it missed", i);
+    }
+}
+
+/* What the header says of the timeout when the asker runs its target: it
+ * counts from the end of that run. */
+Test(ask, the_timeout_of_an_ask_that_ran_its_target_counts_from_the_end_of_the_run)
+{
+    casty_ref_t s = spawn_server();
+    until_one_runs_here(s);
+    echo_req_t q = {.b = 30};
+    int64_t t0 = now_ns();
+    int rc = casty_ask(s, MSG_NAP, &q, sizeof q, &q.reply_to, NULL, 0, CASTY_MILLIS(20));
+    double ms = (double)(now_ns() - t0) / 1e6;
+    cr_expect_eq(rc, CASTY_ETIMEDOUT, "ask: %s", casty_strerror(rc));
+    cr_expect_geq(ms, 49.0, "returned after %.1f ms: the 20 ms began before the 30 ms run ended",
+                  ms);
 }
 
 /* A target another thread is running is not run here: the ask waits, and
