@@ -348,8 +348,8 @@ static int64_t deadline_after(int64_t now, casty_duration_t timeout)
  * begin is then known stopped, and whatever it told first, the reply among
  * it, is visible by then (casty__watch_promise_begin). */
 static int await_reply(casty_system_t *system, casty__promise_t *p, uint64_t gen,
-                       casty_ref_t target, void *reply, size_t reply_size,
-                       casty_reply_info_t *info, casty_duration_t timeout, bool *own)
+                       casty_ref_t target, void *reply, size_t reply_size, casty_reply_info_t *info,
+                       casty_duration_t timeout, bool *own)
 {
     *own = true;
     bool watching = false;
