@@ -16,11 +16,13 @@
  * The ask watches its target with a death watch (actor/watch.c), whose
  * record the promise embeds: a target that stops marks the promise
  * (`target_stopped`) and wakes it, so the ask ends with CASTY_ENOACTOR at
- * once rather than at its timeout. The watch is linked on the target's list
- * only while the target's gen still names the incarnation asked, and before
- * the request's gen check: either the request fails the check, or the stop
- * finds the watch. A stop costs what its own watchers cost, however many
- * asks wait on other actors.
+ * once rather than at its timeout. The watch begins only when the ask
+ * first finds no reply, after the request has been sent: most replies are in
+ * by then, and their asks never lock the target's list. It is linked only
+ * while the target's gen still names the incarnation asked: either the stop
+ * finds the watch, or the link sees the stop, and then whatever the target
+ * told before it, the reply among it, is visible to the asker. A stop costs
+ * what its own watchers cost, however many asks wait on other actors.
  *
  * An asker whose request finds its target idle runs the target itself,
  * instead of queueing it for a worker and sleeping until a worker has run
