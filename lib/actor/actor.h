@@ -57,14 +57,10 @@ void casty__actor_run(casty__worker_t *worker, casty__actor_t *actor);
  * when it has none. Sets ctx->dead once finalized. */
 void casty__actor_begin_stop(casty_ctx_t *ctx);
 
-/* Takes the stack of stopped top-level actors (system.h) and unlinks each
- * from the roots; returns them linked by `stopped_next`, for
- * casty__actor_release_list once the lock is let go. Caller holds
- * roots_lock. */
-casty__actor_t *casty__roots_take_stopped(casty_system_t *system);
-/* Takes the stopped top-level actors and gives their cells to `worker`'s
- * list (the shared one for NULL). Any thread holding no lock. */
-void casty__roots_reclaim(casty_system_t *system, casty__worker_t *worker);
+/* Counts a top-level actor out of the system's `roots` (system.h), at the
+ * end of its stop or of a spawn undone, and wakes shutdown's wait once it
+ * has begun. Any thread holding no lock. */
+void casty__roots_leave(casty_system_t *system);
 
 /* Unlinks `a` from the doubly linked list of siblings that starts at
  * `*first`. */

@@ -105,6 +105,7 @@ void casty__cell_init(casty__cell_t *cell, casty__envelope_t **tail, casty__enve
     atomic_init(&cell->gen, 1);
     atomic_init(&cell->settled_gen, 1);
     atomic_init(&cell->open, 0);
+    atomic_init(&cell->top_level, 0);
     atomic_init(&cell->bound, NULL);
     cell->system = system;
     cell->kind = (uint8_t)kind;

@@ -48,8 +48,13 @@ struct casty__cell {
      * tell. */
     _Atomic(struct casty__bound *) bound;
     casty_system_t *system;
-    uint8_t kind;          /* a casty__cell_kind_t, fixed for the cell's life */
-    uint8_t env_class;     /* an actor cell's size class (below), fixed; else 0 */
+    uint8_t kind;      /* a casty__cell_kind_t, fixed for the cell's life */
+    uint8_t env_class; /* an actor cell's size class (below), fixed; else 0 */
+    /* 1 while the cell's incarnation is a top-level actor's: set by its spawn
+     * before it looks at the system's state, cleared by its stop (or the
+     * spawn's undoing) before the gen moves on. Shutdown finds the live
+     * top-level actors by it (system.c). 0 in every other cell. */
+    _Atomic uint8_t top_level;
     _Atomic uint32_t open; /* 1 while an incarnation lives */
     /* Every incarnation below this one has fully stopped: its mailbox is
      * drained and its stop counted (what casty_wait_stopped waits for). */
@@ -158,7 +163,7 @@ typedef struct casty__actor_extras {
  * queue/mailbox.h for what that cost. */
 struct casty__actor {
     casty__cell_t cell;
-    casty__actor_t *next_sibling; /* siblings, or top-level actors under the roots lock */
+    casty__actor_t *next_sibling; /* its siblings; unused in a top-level actor */
     casty__actor_t *prev_sibling;
 
     /* The mailbox's consumer end (queue/mailbox.h): owner only. */

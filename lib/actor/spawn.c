@@ -105,45 +105,23 @@ static void abandon(casty_system_t *system, casty__worker_t *w, casty__actor_t *
     casty__actor_release(system, w, a);
 }
 
-casty__actor_t *casty__roots_take_stopped(casty_system_t *system)
+/* Marks and counts a new top-level actor (system.h); false, with both
+ * undone, once the system has begun to shut down. */
+static bool add_root(casty_system_t *system, casty__actor_t *a)
 {
-    casty__actor_t *stopped =
-        atomic_exchange_explicit(&system->stopped_roots, NULL, memory_order_acquire);
-    for (casty__actor_t *r = stopped; r != NULL; r = r->stopped_next) {
-        casty__unlink_sibling(&system->roots, r);
-        system->nroots--;
+    /* The mark before the count, the count and the load seq_cst: either
+     * this load sees shutdown's store of the state, or shutdown's read of
+     * the count, which follows that store, reads this addition or a later
+     * one and so sees the mark in its walk (system.c). Shutdown waits for
+     * the count to drain either way. */
+    atomic_store_explicit(&a->cell.top_level, 1, memory_order_release);
+    atomic_fetch_add_explicit(&system->roots, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&system->state, memory_order_seq_cst) == CASTY__SYSTEM_RUNNING) {
+        return true;
     }
-    return stopped;
-}
-
-void casty__roots_reclaim(casty_system_t *system, casty__worker_t *worker)
-{
-    pthread_mutex_lock(&system->roots_lock);
-    casty__actor_t *stopped = casty__roots_take_stopped(system);
-    pthread_mutex_unlock(&system->roots_lock);
-    casty__actor_release_list(system, worker, stopped);
-}
-
-/* Links a new top-level actor into the system's roots, taking the stopped
- * ones off (their cells go to `w`'s list); false once the system has begun
- * to shut down. */
-static bool add_root(casty_system_t *system, casty__worker_t *w, casty__actor_t *a)
-{
-    pthread_mutex_lock(&system->roots_lock);
-    casty__actor_t *stopped = casty__roots_take_stopped(system);
-    bool running =
-        atomic_load_explicit(&system->state, memory_order_relaxed) == CASTY__SYSTEM_RUNNING;
-    if (running) {
-        a->next_sibling = system->roots;
-        if (system->roots != NULL) {
-            system->roots->prev_sibling = a;
-        }
-        system->roots = a;
-        system->nroots++;
-    }
-    pthread_mutex_unlock(&system->roots_lock);
-    casty__actor_release_list(system, w, stopped);
-    return running;
+    atomic_store_explicit(&a->cell.top_level, 0, memory_order_relaxed);
+    casty__roots_leave(system);
+    return false;
 }
 
 static bool opts_valid(const casty_spawn_opts_t *opts)
@@ -226,7 +204,7 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
         }
         px->first_child = a;
         px->children++;
-    } else if (!add_root(system, w, a)) {
+    } else if (!add_root(system, a)) {
         abandon(system, w, a);
         return CASTY_ESHUTDOWN;
     }

@@ -105,6 +105,9 @@ static void finalize(casty_ctx_t *ctx)
     casty__watches_release(a); /* nor any watch's notification */
     casty__supervision_close(a);
 
+    /* Before the gen moves on: shutdown's walk reads the mark between two
+     * reads of the gen, and takes it for the incarnation of that gen. */
+    atomic_store_explicit(&a->cell.top_level, 0, memory_order_relaxed);
     /* seq_cst: pairs with the seq_cst gen check of every send and with the
      * asks' watch (ask.c). */
     atomic_store_explicit(&a->cell.gen, gen + 1, memory_order_seq_cst);
@@ -126,16 +129,19 @@ static void finalize(casty_ctx_t *ctx)
         signal_parent(a);
         return;
     }
-    /* A top-level actor: pushed for the next holder of the roots' lock to
-     * unlink and release (system.h), so that a stop never waits for that
-     * lock while a spawn holds it. `a` is not touched after the push. */
-    casty__actor_t *top = atomic_load_explicit(&system->stopped_roots, memory_order_relaxed);
-    do {
-        a->stopped_next = top;
-    } while (!atomic_compare_exchange_weak_explicit(&system->stopped_roots, &top, a,
-                                                    memory_order_seq_cst, memory_order_relaxed));
-    /* seq_cst: pairs with shutdown's store of the state; either it takes
-     * this push after its store, or this read sees the store and signals. */
+    /* A top-level actor gives its cell back itself, then leaves the count
+     * that shutdown waits on. */
+    casty__actor_release(system, w, a);
+    casty__roots_leave(system);
+}
+
+void casty__roots_leave(casty_system_t *system)
+{
+    /* seq_cst, both: pairs with shutdown's store of the state and its read
+     * of the count. Either that read sees this subtraction, or this load
+     * sees the state and signals; shutdown reads the count under the lock
+     * and waits in the same hold, so the signal cannot come between. */
+    atomic_fetch_sub_explicit(&system->roots, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&system->state, memory_order_seq_cst) != CASTY__SYSTEM_RUNNING) {
         pthread_mutex_lock(&system->roots_lock);
         pthread_cond_broadcast(&system->roots_cond);

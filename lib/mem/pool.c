@@ -100,14 +100,6 @@ casty__actor_t *casty__actor_alloc(casty_system_t *system, casty__worker_t *work
     if (own != NULL) {
         return own;
     }
-    /* Stopped top-level actors wait for a spawn of one to give their cells
-     * back (system.h): taken here too, before the shared list is. */
-    if (atomic_load_explicit(&system->stopped_roots, memory_order_relaxed) != NULL) {
-        casty__roots_reclaim(system, worker);
-        if ((own = take_own(worker, c)) != NULL) {
-            return own;
-        }
-    }
     pthread_mutex_lock(&system->lock);
     casty__actor_t *a = take_shared(system, c);
     if (a != NULL && worker != NULL) {

@@ -191,6 +191,7 @@ int casty_system_create(const casty_config_t *config, casty_system_t **out)
     atomic_init(&s->overflow_dropped, 0);
     atomic_init(&s->spawned_outside, 0);
     atomic_init(&s->stopped_outside, 0);
+    atomic_init(&s->roots, 0);
     atomic_init(&s->stop_waiters, 0);
     atomic_init(&s->all_promises, NULL);
     atomic_init(&s->guests, NULL);
@@ -483,6 +484,26 @@ int casty_wait_quiet(casty_system_t *system, casty_duration_t timeout)
     }
 }
 
+/* Asks the cell's actor to stop if it is a top-level one (system.h). The
+ * mark is read between two reads of the gen, until they agree: a mark read
+ * there is that incarnation's, for a stop clears it before it moves the
+ * gen on (actor/stop.c), and a spawn reads the gen it takes before it
+ * marks (with release: a mark of a later incarnation, read with acquire,
+ * makes the second read see the gen moved on). */
+static void stop_if_top_level(casty__actor_t *a)
+{
+    for (;;) {
+        uint64_t gen = atomic_load_explicit(&a->cell.gen, memory_order_acquire);
+        bool top = atomic_load_explicit(&a->cell.top_level, memory_order_acquire) != 0;
+        if (atomic_load_explicit(&a->cell.gen, memory_order_acquire) == gen) {
+            if (top) {
+                casty__request_stop(a, gen);
+            }
+            return;
+        }
+    }
+}
+
 /* Shutdown proper; the caller has counted itself in `callers`. */
 static void shut_down(casty_system_t *system)
 {
@@ -499,33 +520,20 @@ static void shut_down(casty_system_t *system)
      * muted stack, the release below takes every stack after this store
      * (actor/bound.h). */
     atomic_store_explicit(&system->state, CASTY__SYSTEM_STOPPING, memory_order_seq_cst);
-    /* A spawn that takes the roots' lock after this sees the state. */
-    pthread_mutex_lock(&system->roots_lock);
-    casty__actor_t *stopped = casty__roots_take_stopped(system);
-    for (casty__actor_t *r = system->roots; r != NULL; r = r->next_sibling) {
-        casty__request_stop(r, r->own_gen);
-    }
-    pthread_mutex_unlock(&system->roots_lock);
+    /* seq_cst, after the store of the state: this read of the count takes
+     * in every top-level spawn that saw the system running, so their marks
+     * are seen below (actor/spawn.c). The lock keeps the slabs still. */
+    (void)atomic_load_explicit(&system->roots, memory_order_seq_cst);
+    casty__pool_each(system, stop_if_top_level);
     casty__bound_release_all(system); /* muted actors must run to stop */
     pthread_mutex_unlock(&system->lock);
-    /* Each one that stops pushes itself and then, the state being no longer
-     * running, signals roots_cond under the lock (stop.c). */
+    /* Each one leaves the count at the end of its stop and then, the state
+     * being no longer running, signals roots_cond under the lock (stop.c). */
     pthread_mutex_lock(&system->roots_lock);
-    for (;;) {
-        casty__actor_t *more = casty__roots_take_stopped(system);
-        while (more != NULL) {
-            casty__actor_t *next = more->stopped_next;
-            more->stopped_next = stopped;
-            stopped = more;
-            more = next;
-        }
-        if (system->nroots == 0) {
-            break;
-        }
+    while (atomic_load_explicit(&system->roots, memory_order_seq_cst) != 0) {
         pthread_cond_wait(&system->roots_cond, &system->roots_lock);
     }
     pthread_mutex_unlock(&system->roots_lock);
-    casty__actor_release_list(system, NULL, stopped);
 
     /* Every actor has stopped: no timer can start, no job can be queued any
      * more, and the results of the running ones are dead letters. */

@@ -141,18 +141,15 @@ struct casty_system {
     uint32_t subscribers_cap;
     _Atomic uint64_t events_dropped; /* for want of memory (casty_stats_t) */
 
-    /* The top-level actors (actor/spawn.c), under a leaf lock of their own,
-     * which a stop never takes: a stopping one is pushed on `stopped_roots`,
-     * which the next holder of the lock (a spawn of a top-level actor, an
-     * allocation that finds its own list empty, shutdown) takes whole,
-     * unlinking each and giving its cell back. Once shutdown has begun,
-     * each push signals `roots_cond`, on which shutdown waits for `nroots`
-     * to reach zero. */
+    /* The top-level actors are on no list: each is marked in its cell
+     * (casty__cell_t.top_level), where shutdown finds it, and counted in
+     * `roots` from its spawn's look at the state (actor/spawn.c) to the end
+     * of its stop (actor/stop.c). Once shutdown has begun, each stop that
+     * leaves the count signals `roots_cond` under `roots_lock` (a leaf),
+     * on which shutdown waits for the count to reach zero. */
     alignas(CK_MD_CACHELINE) pthread_mutex_t roots_lock;
     pthread_cond_t roots_cond;
-    casty__actor_t *roots;
-    uint64_t nroots; /* linked, stopped ones not yet taken included */
-    alignas(CK_MD_CACHELINE) _Atomic(casty__actor_t *) stopped_roots;
+    alignas(CK_MD_CACHELINE) _Atomic uint64_t roots;
 
     casty__names_t names;
     casty__timers_t timers; /* timer/timer.h */

@@ -5,10 +5,14 @@
  * 200 cycles of one system each (1 or 2 workers): 4 threads spawn top-level
  * actors as fast as they can until casty_spawn returns CASTY_ESHUTDOWN;
  * each actor stops on its first message, and every other one is told it at
- * once, so stopped actors (pushed on the roots' stack) and live ones (left
- * for shutdown) are mixed. The main thread lets them run a few
- * milliseconds, then shuts the system down. Checks, after shutdown: it
- * returned, every spawn that succeeded is counted spawned and stopped, and
+ * once, so stopped actors (whose cells are reused at once) and live ones
+ * (left for shutdown to find and stop) are mixed. Two actors do the same
+ * from their handlers, a spawn per message, telling themselves on until
+ * the spawn fails, so that top-level spawns on the workers race shutdown
+ * too. The main thread lets them run a few milliseconds, then shuts the
+ * system down. Checks, after shutdown: it returned (a live top-level actor
+ * it missed would hold it forever), every spawn that succeeded is counted
+ * spawned and stopped, the handlers' spawns ended on CASTY_ESHUTDOWN, and
  * every message told before shutdown returned (casty_tell not
  * CASTY_ESHUTDOWN) was handled or counted a dead letter.
  *
@@ -25,8 +29,18 @@
 #include "casty/casty.h"
 
 #define SPAWNERS 4
+#define INNER_SPAWNERS 2
 
 static _Atomic uint64_t handled;
+/* Of the spawning actors: their successful spawns (each a top-level actor
+ * that stops on its first message), their tells of those, the messages
+ * they handled and those told to them, and the code that stopped each
+ * (0 while none has: shutdown may stop it first). */
+static _Atomic uint64_t inner_spawned;
+static _Atomic uint64_t inner_told;
+static _Atomic uint64_t inner_runs;
+static _Atomic uint64_t inner_self_told;
+static _Atomic int inner_rc[INNER_SPAWNERS];
 
 static casty_behavior_t stop_on_message(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
 {
@@ -35,6 +49,47 @@ static casty_behavior_t stop_on_message(casty_ctx_t *ctx, const casty_msg_t *msg
     (void)env;
     atomic_fetch_add_explicit(&handled, 1, memory_order_relaxed);
     return casty_stopped();
+}
+
+typedef struct inner_spawner {
+    uint32_t index;
+} inner_spawner_t;
+
+/* Spawns a top-level actor from a handler on each message, tells every
+ * other one its message, and tells itself to go on; stops once a spawn or
+ * a tell fails, keeping the code. */
+static casty_behavior_t spawn_from_handler(casty_ctx_t *ctx, const casty_msg_t *msg,
+                                           const void *env)
+{
+    (void)msg;
+    const inner_spawner_t *me = env;
+    atomic_fetch_add(&inner_runs, 1);
+    casty_system_t *system = casty_ctx_system(ctx);
+    char unused = 0;
+    casty_ref_t ref;
+    int rc = casty_spawn(system, casty_receive(stop_on_message, unused), NULL, &ref);
+    if (rc != CASTY_OK) {
+        atomic_store(&inner_rc[me->index], rc);
+        return casty_stopped();
+    }
+    uint64_t n = atomic_fetch_add(&inner_spawned, 1);
+    if (n % 2 == 0) {
+        rc = casty_tell(ref, 0, NULL, 0);
+        if (rc == CASTY_OK || rc == CASTY_ENOACTOR) {
+            atomic_fetch_add(&inner_told, 1);
+        } else {
+            atomic_store(&inner_rc[me->index], rc);
+            return casty_stopped();
+        }
+    }
+    rc = casty_tell(casty_self(ctx), 0, NULL, 0);
+    if (rc == CASTY_OK) {
+        atomic_fetch_add(&inner_self_told, 1);
+    } else {
+        atomic_store(&inner_rc[me->index], rc);
+        return casty_stopped();
+    }
+    return casty_same();
 }
 
 typedef struct spawner {
@@ -82,6 +137,20 @@ static int cycle(uint32_t workers, long run_us)
         return 1;
     }
     atomic_store(&handled, 0);
+    atomic_store(&inner_spawned, 0);
+    atomic_store(&inner_told, 0);
+    atomic_store(&inner_runs, 0);
+    atomic_store(&inner_self_told, INNER_SPAWNERS); /* the first tell of each */
+    for (uint32_t i = 0; i < INNER_SPAWNERS; i++) {
+        atomic_store(&inner_rc[i], 0);
+        inner_spawner_t me = {.index = i};
+        casty_ref_t ref;
+        if (casty_spawn(system, casty_receive(spawn_from_handler, me), NULL, &ref) != CASTY_OK ||
+            casty_tell(ref, 0, NULL, 0) != CASTY_OK) {
+            fprintf(stderr, "stress_roots: starting a spawning actor failed\n");
+            return 1;
+        }
+    }
     spawner_t spawners[SPAWNERS] = {0};
     for (int i = 0; i < SPAWNERS; i++) {
         spawners[i].system = system;
@@ -95,6 +164,14 @@ static int cycle(uint32_t workers, long run_us)
     if (failed) {
         fprintf(stderr, "stress_roots: shutdown: %s\n", casty_strerror(rc));
     }
+    for (uint32_t i = 0; i < INNER_SPAWNERS; i++) {
+        int last = atomic_load(&inner_rc[i]);
+        if (last != 0 && last != CASTY_ESHUTDOWN) {
+            fprintf(stderr, "stress_roots: a spawn or a tell in a handler failed with %s\n",
+                    casty_strerror(last));
+            failed = 1;
+        }
+    }
     for (int i = 0; i < SPAWNERS; i++) {
         pthread_join(spawners[i].thread, NULL);
         spawned += spawners[i].spawned;
@@ -105,9 +182,11 @@ static int cycle(uint32_t workers, long run_us)
             failed = 1;
         }
     }
+    spawned += atomic_load(&inner_spawned) + INNER_SPAWNERS;
+    told += atomic_load(&inner_told) + atomic_load(&inner_self_told);
     casty_stats_t st;
     casty_system_stats(system, &st);
-    uint64_t h = atomic_load(&handled);
+    uint64_t h = atomic_load(&handled) + atomic_load(&inner_runs);
     if (st.spawned != spawned || st.stopped != spawned) {
         fprintf(stderr, "stress_roots: spawned %llu, counted spawned %llu, stopped %llu\n",
                 (unsigned long long)spawned, (unsigned long long)st.spawned,
