@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
 # stop_poke.pml, lifo_slot.pml, mute.pml, watch_stop.pml, park.pml,
-# outside_count.pml), with spin. Each check generates the
+# outside_count.pml, roots.pml), with spin. Each check generates the
 # verifier for one variant of a model, compiles it and runs the exhaustive
 # search. A correct variant must report no error; a broken one must report
 # the error it was written to show, so the model is seen to be able to
@@ -145,5 +145,13 @@ check outside_count.pml pass "an owned shard's plain count, and shutdown's memba
 check outside_count.pml pass "no membarrier: the sender's seq_cst count" -DNO_MEMBARRIER -DSENDER_FENCE
 check outside_count.pml "assertion violated" "plain count without membarrier: a push after down" \
     -DNO_MEMBARRIER
+
+check roots.pml pass "a top-level spawn, a child in its cell after it, and shutdown"
+check roots.pml "assertion violated" "the spawn loads the state before its add: runs after down" \
+    -DLOAD_FIRST
+check roots.pml "assertion violated" "the mark cleared after the gen: the walk stops the child" \
+    -DCLEAR_AFTER_GEN
+check roots.pml "invalid end state" "no signal when the count is left: shutdown waits forever" \
+    -DNO_SIGNAL
 
 exit $failed
