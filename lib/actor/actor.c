@@ -455,5 +455,5 @@ void casty__actor_run(casty__worker_t *w, casty__actor_t *a)
     if (n == CASTY__RUN_BATCH) {
         w->streaming = a;
     }
-    casty__sched_submit(a->cell.system, a, false);
+    casty__sched_requeue(w, a);
 }

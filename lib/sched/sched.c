@@ -189,6 +189,27 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
     notify(system);
 }
 
+void casty__sched_requeue(casty__worker_t *w, casty__actor_t *actor)
+{
+    if (w->guest) {
+        casty__sched_submit(w->system, actor, false);
+        return;
+    }
+    /* Alone in the queue, the actor is what this worker runs next: a
+     * worker woken for it would find it taken, look 64 times, and park
+     * again, at each of its runs (timers at 2 workers: 6,000 wake-ups and
+     * 268,000 yields where one worker had 10 and 640). A worker that is
+     * awake still sees it queued and may steal it. The one thing this
+     * worker may run first is an actor from the injector (find_work), and
+     * that one's push woke a parked worker, which cannot park again while
+     * the injector holds it, nor afterwards without seeing this queue. */
+    bool alone = casty__sched_nothing_queued(w);
+    push_local(w, actor);
+    if (!alone) {
+        notify(w->system);
+    }
+}
+
 void casty__sched_spill_next(casty__worker_t *w)
 {
     casty__actor_t *a = atomic_exchange_explicit(&w->next, NULL, memory_order_relaxed);

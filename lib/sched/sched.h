@@ -102,6 +102,11 @@ static inline casty__worker_t *casty__worker_of(casty_system_t *system)
 
 /* sched.c */
 void casty__sched_spill_next(casty__worker_t *worker);
+/* Queues `actor`, which `w` has just run and which has more to handle, at
+ * the back of `w`'s queue; wakes a parked worker only when `w` has other
+ * work queued (else `w` itself takes the actor next). `w`'s own thread,
+ * from casty__actor_run; a guest's goes to the injector as a submit's. */
+void casty__sched_requeue(casty__worker_t *w, casty__actor_t *actor);
 
 /* True when `w` has nothing of its own to run after the actor it runs: its
  * LIFO slot and its ring are empty. Never for a guest, whose runs are the
