@@ -202,7 +202,8 @@ void casty__sched_requeue(casty__worker_t *w, casty__actor_t *actor)
      * awake still sees it queued and may steal it. The one thing this
      * worker may run first is an actor from the injector (find_work), and
      * that one's push woke a parked worker, which cannot park again while
-     * the injector holds it, nor afterwards without seeing this queue. */
+     * the injector holds it, nor afterwards without seeing this queue,
+     * filled before that take (tests/model/requeue.pml). */
     bool alone = casty__sched_nothing_queued(w);
     push_local(w, actor);
     if (!alone) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
 # stop_poke.pml, lifo_slot.pml, mute.pml, watch_stop.pml, park.pml,
-# outside_count.pml, roots.pml), with spin. Each check generates the
+# outside_count.pml, roots.pml, requeue.pml), with spin. Each check generates the
 # verifier for one variant of a model, compiles it and runs the exhaustive
 # search. A correct variant must report no error; a broken one must report
 # the error it was written to show, so the model is seen to be able to
@@ -153,5 +153,12 @@ check roots.pml "assertion violated" "the mark cleared after the gen: the walk s
     -DCLEAR_AFTER_GEN
 check roots.pml "invalid end state" "no signal when the count is left: shutdown waits forever" \
     -DNO_SIGNAL
+
+check requeue.pml pass "a requeue alone, an outside push, an idle worker"
+check requeue.pml pass "the same with B queued first" -DWAKE_B
+check requeue.pml "invalid end state" "the tick takes X before A is pushed: A waits behind X" \
+    -DTAKE_BEFORE_PUSH
+check requeue.pml "invalid end state" "the parker's last look skips the queue: A waits" \
+    -DLOOK_SKIPS_QUEUE
 
 exit $failed
