@@ -33,7 +33,9 @@
  * Parking cannot lose a wake-up: the parker counts itself in `sleepers`, then
  * looks at every queue and slot once more before sleeping on `wake_seq`; a
  * producer publishes its work (a push, or the exchange that fills a slot),
- * then reads `sleepers` with a read-modify-write (adding zero). Both are
+ * then reads `sleepers` with a read-modify-write (adding zero). (One push
+ * reads nothing: a worker's requeue of the actor it runs next, when nothing
+ * else is queued; see casty__sched_requeue.) Both are
  * RMWs on one variable, so one comes first: if the producer's does, the
  * parker's increment reads from it and acquires the published work, so its
  * last look finds it; otherwise the producer sees the sleeper and bumps
@@ -200,10 +202,11 @@ void casty__sched_requeue(casty__worker_t *w, casty__actor_t *actor)
      * again, at each of its runs (timers at 2 workers: 6,000 wake-ups and
      * 268,000 yields where one worker had 10 and 640). A worker that is
      * awake still sees it queued and may steal it. The one thing this
-     * worker may run first is an actor from the injector (find_work), and
-     * that one's push woke a parked worker, which cannot park again while
-     * the injector holds it, nor afterwards without seeing this queue,
-     * filled before that take (tests/model/requeue.pml). */
+     * worker may run first is an actor X from the injector, on find_work's
+     * tick, and X's push notified after it: a worker counted as sleeping
+     * by then was woken, and one that counts itself later looks at the
+     * queues once more, where it finds X, or this actor, pushed before the
+     * pop that took X (tests/model/requeue.pml). */
     bool alone = casty__sched_nothing_queued(w);
     push_local(w, actor);
     if (!alone) {

@@ -61,8 +61,9 @@ struct casty_system {
     /* Parking: a worker about to sleep counts itself in `sleepers`, checks
      * every queue and slot once more, then sleeps on `wake_seq` (futex). A
      * producer publishes its work, then bumps `wake_seq` if anyone sleeps
-     * (sched.c). Every submit reads `sleepers` with an RMW: a line of their
-     * own, so that the tells' reads of `max_payload` below do not share it. */
+     * (sched.c). Nearly every push reads `sleepers` (a plain load where the
+     * kernel has membarrier, else an RMW): a line of their own, so that the
+     * tells' reads of `max_payload` below do not share it. */
     alignas(CK_MD_CACHELINE) _Atomic uint32_t wake_seq;
     _Atomic uint32_t sleepers;
     _Atomic bool quit;

@@ -12,8 +12,9 @@
  * owner's queue and which parks: it counts itself in `sleepers`, looks at
  * the injector and the queue once more, and sleeps on `wake_seq`. With
  * WAKE_B, A's run also wakes actor B, which goes onto the owner's queue
- * with a notify (casty__sched_submit's push_local), so that the requeue
- * finds B queued and takes its other branch. Accesses are modelled
+ * with a notify, so that the requeue finds B queued and takes its other
+ * branch (in the runtime B goes to the LIFO slot, which wakes as a push
+ * does; the slot, its watch and its plain accesses are lifo_slot.pml's). Accesses are modelled
  * sequentially consistent: the orderings of the counts, the looks and the
  * plain loads that membarrier stands in for are the subject of
  * lifo_slot.pml, not of this model.
@@ -31,21 +32,26 @@
  *
  * Variants, which spin must find wrong:
  *  LOOK_SKIPS_QUEUE   the parker's last look leaves out the owner's queue:
- *                     the idle worker counts itself in, sees an empty
- *                     injector and sleeps; the owner requeues A quietly
- *                     (alone), its tick takes X, X computes, and A waits
- *                     (as any push would without that look: the model is
- *                     seen to need it);
+ *                     X's notify reads no sleeper, the owner requeues A
+ *                     quietly (alone), its tick takes X and X computes;
+ *                     the idle worker then counts itself in, sees an empty
+ *                     injector and sleeps, and A waits. It fails as well
+ *                     with a notify at every requeue (the code before): it
+ *                     shows that the model needs the parker's look at the
+ *                     queues, not what the quiet requeue adds. The variant
+ *                     that tells the quiet requeue from the old one is
+ *                     TAKE_BEFORE_PUSH, which passes with a notify at
+ *                     every requeue;
  *  TAKE_BEFORE_PUSH   the owner takes X from the injector before it pushes
  *                     A: the idle worker, woken for X, finds the injector
  *                     empty and the queue not yet filled, sleeps again, and
  *                     A waits behind X's long run.
  *
  * Not a variant: a requeue that never notifies, even with B queued, passes
- * here too (tried): with two workers, B's own notify wakes the idle one,
- * which then sees every actor queued. With more workers a queued actor may
- * need a wake of its own, which the notify of the not-alone branch gives
- * (not modelled). */
+ * here too (tried, and in a version with two idle workers and two outside
+ * pushes): B's own notify wakes an idle worker, which then sees every actor
+ * queued. The notify of the not-alone branch is kept as the other pushes'
+ * is, not because a check here needs it. */
 
 #define A 1
 #define B 2
