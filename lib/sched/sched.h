@@ -50,6 +50,12 @@ typedef struct casty__worker {
     bool guest;
     uint32_t index;
     uint64_t rng; /* victim choice */
+    /* The judging of steals (sched.c, steal): `handled` when the last
+     * steal took its loot, how many actors that was (0 once judged), and
+     * the wait before the next steal (0: none). */
+    uint64_t handled_at_steal;
+    uint32_t stolen;
+    int64_t steal_backoff_ns;
     casty_system_t *system;
     casty__actor_t *free_cells[CASTY__ENV_CLASSES]; /* recycled actor cells, by class */
     /* The first full back-pressure mailbox a tell of the running handler

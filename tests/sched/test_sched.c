@@ -135,3 +135,69 @@ Test(sched, outside_work_waits_a_bounded_number_of_runs)
                   (unsigned long long)worst);
     casty_system_destroy(s);
 }
+
+/* ---- steals that do not pay ---- */
+
+#define ONE_SHOTS 600
+
+static atomic_int one_shots_ran;
+static atomic_int drained_while_blocked;
+static casty_ref_t one_shots[ONE_SHOTS];
+
+static casty_behavior_t one_shot_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)ctx;
+    (void)msg;
+    (void)env;
+    atomic_fetch_add(&one_shots_ran, 1);
+    return casty_stopped();
+}
+
+/* Spawns ONE_SHOTS children onto this worker's queue, tells each one
+ * message, then computes until all have run or 5 s have passed: only the
+ * other worker can run them meanwhile. */
+static casty_behavior_t blocker_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)msg;
+    (void)env;
+    for (int i = 0; i < ONE_SHOTS; i++) {
+        if (casty_ctx_spawn(ctx, casty_receive_stateless(one_shot_receive), NULL, &one_shots[i]) !=
+            CASTY_OK) {
+            return casty_same();
+        }
+    }
+    uint32_t x = 0;
+    for (int i = 0; i < ONE_SHOTS; i++) {
+        casty_tell(one_shots[i], MSG_HOP, &x, sizeof x);
+    }
+    int64_t until = now_ns() + 5000000000;
+    while (atomic_load(&one_shots_ran) < ONE_SHOTS && now_ns() < until) {
+        /* busy: this worker does not come back to its run loop */
+    }
+    atomic_store(&drained_while_blocked, atomic_load(&one_shots_ran) == ONE_SHOTS);
+    return casty_same();
+}
+
+/* Each stolen child handles one message, so each of the thief's big steals
+ * does not pay and it waits longer before the next (sched.c, STEAL_JUDGED):
+ * the waits must end in steals, and the queue of a worker that does not
+ * come back must still drain through them. */
+Test(sched, a_busy_workers_queue_of_one_message_actors_drains_through_the_waiting_thief)
+{
+    casty_system_t *s = make_system(2);
+    casty_ref_t blocker;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(blocker_receive), NULL, &blocker),
+                 CASTY_OK);
+    cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
+    sleep_ns(50000000); /* the other worker parks */
+    int64_t start = now_ns();
+    uint32_t x = 0;
+    cr_assert_eq(casty_tell(blocker, MSG_GO, &x, sizeof x), CASTY_OK);
+    cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
+    cr_log_info("%d one-message actors drained by the thief in %.1f ms", ONE_SHOTS,
+                (double)(now_ns() - start) / 1e6);
+    cr_expect_eq(atomic_load(&one_shots_ran), ONE_SHOTS);
+    cr_expect_eq(atomic_load(&drained_while_blocked), 1,
+                 "the busy worker's queue did not drain through the other worker");
+    casty_system_destroy(s);
+}
