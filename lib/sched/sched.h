@@ -50,12 +50,15 @@ typedef struct casty__worker {
     bool guest;
     uint32_t index;
     uint64_t rng; /* victim choice */
-    /* The judging of steals (sched.c, steal): `handled` when the last
-     * steal took its loot, how many actors that was (0 once judged), and
-     * the wait before the next steal (0: none). */
+    /* The judging of steals (sched.c, steal): `handled` (the messages its
+     * handlers took as handled) when the last judged steal took its loot,
+     * how many actors that was (0 once judged), the wait a steal that did
+     * not pay earns (0: none), and the time before which the next judged
+     * steal waits (0: none). */
     uint64_t handled_at_steal;
     uint32_t stolen;
     int64_t steal_backoff_ns;
+    int64_t steal_after_ns;
     casty_system_t *system;
     casty__actor_t *free_cells[CASTY__ENV_CLASSES]; /* recycled actor cells, by class */
     /* The first full back-pressure mailbox a tell of the running handler

@@ -138,7 +138,7 @@ Test(sched, outside_work_waits_a_bounded_number_of_runs)
 
 /* ---- steals that do not pay ---- */
 
-#define ONE_SHOTS 600
+#define ONE_SHOTS 1000 /* within a worker's ring (1024), so that none spills to the injector */
 
 static atomic_int one_shots_ran;
 static atomic_int drained_while_blocked;
@@ -196,6 +196,47 @@ Test(sched, a_busy_workers_queue_of_one_message_actors_drains_through_the_waitin
     cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
     cr_log_info("%d one-message actors drained by the thief in %.1f ms", ONE_SHOTS,
                 (double)(now_ns() - start) / 1e6);
+    cr_expect_eq(atomic_load(&one_shots_ran), ONE_SHOTS);
+    cr_expect_eq(atomic_load(&drained_while_blocked), 1,
+                 "the busy worker's queue did not drain through the other worker");
+    casty_system_destroy(s);
+}
+
+static casty_behavior_t tick_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)ctx;
+    (void)msg;
+    (void)env;
+    return casty_same();
+}
+
+#ifndef TICK_NS
+#define TICK_NS 20000
+#endif
+
+/* The same, with outside work every 20 us meanwhile: each tell ends the
+ * thief's wait to serve the injector, and the wait must resume, not start
+ * over (a wait of 640 us or more, started over at each tell, never ends). */
+Test(sched, outside_work_during_the_thiefs_wait_does_not_put_its_steal_off_for_good)
+{
+    casty_system_t *s = make_system(2);
+    casty_ref_t blocker, ticker;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(blocker_receive), NULL, &blocker),
+                 CASTY_OK);
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(tick_receive), NULL, &ticker), CASTY_OK);
+    cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
+    sleep_ns(50000000); /* the other worker parks */
+    uint32_t x = 0;
+    int64_t start = now_ns();
+    cr_assert_eq(casty_tell(blocker, MSG_GO, &x, sizeof x), CASTY_OK);
+    int64_t until = now_ns() + 6000000000;
+    while (atomic_load(&one_shots_ran) < ONE_SHOTS && now_ns() < until) {
+        cr_assert_eq(casty_tell(ticker, MSG_PROBE, &x, sizeof x), CASTY_OK);
+        sleep_ns(TICK_NS);
+    }
+    cr_log_info("%d one-message actors drained by the thief in %.1f ms, with outside tells",
+                ONE_SHOTS, (double)(now_ns() - start) / 1e6);
+    cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
     cr_expect_eq(atomic_load(&one_shots_ran), ONE_SHOTS);
     cr_expect_eq(atomic_load(&drained_while_blocked), 1,
                  "the busy worker's queue did not drain through the other worker");
