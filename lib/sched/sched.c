@@ -15,9 +15,10 @@
  * A worker looks in its slot, its queue, the injector, then steals half of
  * another worker's queue; after a steal of many actors that handled few
  * messages each (which moved them across the cores for little), it waits
- * a while, awake, before it steals again (STEAL_JUDGED, below). Every INJECTOR_INTERVAL runs
- * (counting the runs from the slot) it serves the injector first, so an outside tell waits at most
- * that many runs of a busy worker. Finding nothing after PARK_SPINS rounds it parks.
+ * a while, awake, before it steals again (STEAL_JUDGED, below). Every
+ * INJECTOR_INTERVAL runs (counting the runs from the slot) it serves the
+ * injector first, so an outside tell waits at most that many runs of a
+ * busy worker. Finding nothing after PARK_SPINS rounds it parks.
  *
  * The slot is private while its owner comes back to its run loop soon, which
  * is the common case; but a handler that computes or blocks after waking an
@@ -36,9 +37,8 @@
  * producer publishes its work (a push, or the exchange that fills a slot),
  * then reads `sleepers` with a read-modify-write (adding zero). (One push
  * reads nothing: a worker's requeue of the actor it runs next, when nothing
- * else is queued; see casty__sched_requeue.) Both are
- * RMWs on one variable, so one comes first: if the producer's does, the
- * parker's increment reads from it and acquires the published work, so its
+ * else is queued; see casty__sched_requeue.) Both are RMWs on one variable, so one comes first: if
+ * the producer's does, the parker's increment reads from it and acquires the published work, so its
  * last look finds it; otherwise the producer sees the sleeper and bumps
  * `wake_seq`, and the futex wait returns or is woken. (RMWs rather than
  * fences: ThreadSanitizer understands them.) Where the kernel has
@@ -267,12 +267,12 @@ static uint64_t next_random(casty__worker_t *w)
  * next steal of that size (from a queue of 2 * STEAL_JUDGED - 1 or more)
  * waits: STEAL_BACKOFF_MIN_NS after the judging, twice as far at each
  * judging that again finds no pay, at most STEAL_BACKOFF_MAX_NS. One that
- * paid, or parking, clears it. Chosen by chameneos at 2 workers, where the thief took
- * half of the mall's worker's queue of chameneos, each of which handled
- * its one message and told the mall across the cores (3.7 M meetings/s,
- * against 6.9 M at 1 worker; with the waits 8.0 M). Smaller steals are not
- * judged: one or two actors taken for latency (inbox's requests) pay by
- * running sooner, not by their count. */
+ * paid, or parking, clears it (forget_steals). Chosen by chameneos at 2
+ * workers, where the thief took half of the mall's worker's queue of
+ * chameneos, each of which handled its one message and told the mall
+ * across the cores (3.7 M meetings/s, against 6.9 M at 1 worker; with the
+ * waits 8.0 M). Smaller steals are not judged: one or two actors taken for
+ * latency (inbox's requests) pay by running sooner, not by their count. */
 #define STEAL_JUDGED 4u
 #define STEAL_YIELD_MIN 4u
 #define STEAL_BACKOFF_MIN_NS 20000
@@ -300,6 +300,15 @@ static bool steal_wait(casty__worker_t *w)
     return true;
 }
 
+/* Drops what the worker has judged of its steals, and any wait it earned. */
+static void forget_steals(casty__worker_t *w)
+{
+    w->handled_at_steal = 0;
+    w->stolen = 0;
+    w->steal_backoff_ns = 0;
+    w->steal_after_ns = 0;
+}
+
 static casty__actor_t *steal(casty__worker_t *w)
 {
     casty_system_t *system = w->system;
@@ -307,14 +316,13 @@ static casty__actor_t *steal(casty__worker_t *w)
     uint64_t handled = atomic_load_explicit(&w->handled, memory_order_relaxed);
     if (w->stolen > 0) {
         if (handled - w->handled_at_steal >= (uint64_t)STEAL_YIELD_MIN * w->stolen) {
-            w->steal_backoff_ns = 0;
-            w->steal_after_ns = 0;
+            forget_steals(w);
         } else {
             int64_t b = w->steal_backoff_ns == 0 ? STEAL_BACKOFF_MIN_NS : 2 * w->steal_backoff_ns;
             w->steal_backoff_ns = b < STEAL_BACKOFF_MAX_NS ? b : STEAL_BACKOFF_MAX_NS;
             w->steal_after_ns = casty__now_ns() + w->steal_backoff_ns;
+            w->stolen = 0;
         }
-        w->stolen = 0;
     }
     bool waited = false;
     uint32_t start = (uint32_t)(next_random(w) % n);
@@ -536,10 +544,7 @@ static casty__actor_t *park(casty__worker_t *w)
     }
     if (!work_visible(system) && full_slot(w) == UINT32_MAX &&
         !atomic_load_explicit(&system->quit, memory_order_acquire)) {
-        /* Woken, it steals from a fresh start: what it judged is old. */
-        w->stolen = 0;
-        w->steal_backoff_ns = 0;
-        w->steal_after_ns = 0;
+        forget_steals(w); /* woken, it steals afresh: what it judged is old */
         casty__futex_wait(&system->wake_seq, seq, CASTY_FOREVER);
     }
     atomic_fetch_sub_explicit(&system->sleepers, 1, memory_order_relaxed);
@@ -573,10 +578,7 @@ void casty__worker_init(casty__worker_t *w, casty_system_t *system, uint32_t ind
     w->ticks = INJECTOR_INTERVAL;
     w->index = index;
     w->rng = 0x9e3779b97f4a7c15ull * (index + 1);
-    w->handled_at_steal = 0;
-    w->stolen = 0;
-    w->steal_backoff_ns = 0;
-    w->steal_after_ns = 0;
+    forget_steals(w);
     memset(w->free_cells, 0, sizeof w->free_cells);
     memset(w->free_count, 0, sizeof w->free_count);
     w->mute_on = NULL;
