@@ -218,7 +218,7 @@ static int spawn(casty_system_t *system, casty__worker_t *w, casty__actor_t *par
     casty__events_lifecycle(system, CASTY_EVENT_STARTED, *out, 0, 0);
     /* Opening the cell claimed its mailbox, so this submit is the only one
      * until the first run marks it idle. */
-    casty__sched_submit(system, a, false);
+    casty__sched_spawned(system, a);
     return CASTY_OK;
 }
 

@@ -9,11 +9,18 @@
  *    queue, so two actors chatting cannot starve the rest; and an actor
  *    left waiting there through CASTY__NEXT_MAX_SENDS sends of the running
  *    handler moves to the queue, where it can be stolen.
- *  - yielding after a full batch, or newly spawned on a worker: the back of
- *    that worker's queue (FIFO: everyone queued before it runs first).
+ *  - newly spawned on a worker: the bottom of that worker's spawn deque,
+ *    which it runs newest first, so that a tree of actors spawned from
+ *    handlers is walked depth first (queue/deque.h says what that saves).
+ *    A worker runs at most SPAWN_STREAK_MAX actors in a row from its deque
+ *    while its queue waits, so an endless chain of spawns cannot starve
+ *    the queue.
+ *  - yielding after a full batch: the back of that worker's queue (FIFO:
+ *    everyone queued before it runs first).
  *  - from any other thread: the injector.
- * A worker looks in its slot, its queue, the injector, then steals half of
- * another worker's queue; after a steal of many actors that handled few
+ * A worker looks in its slot, its deque, its queue, the injector, then
+ * steals half of another worker's queue, or the oldest actor of its deque;
+ * after a steal of many actors that handled few
  * messages each (which moved them across the cores for little), it waits
  * a while, awake, before it steals again (STEAL_JUDGED, below). Every
  * INJECTOR_INTERVAL runs (counting the runs from the slot) it serves the
@@ -62,6 +69,9 @@
 /* Runs from the LIFO slot in a row before the queue is served: a fairness
  * bound for two actors chatting, not tuned for speed. */
 #define NEXT_STREAK_MAX 16u
+/* Runs from the spawn deque in a row while the queue waits: the same kind
+ * of bound, for a chain of actors that each spawn the next. */
+#define SPAWN_STREAK_MAX 16u
 /* Every this many runs a worker serves the injector before its slot and its
  * queue (a prime, so that it does not fall into step with the streaks). Not
  * tuned for speed: it is the bound on outside work that test_sched checks. */
@@ -190,6 +200,16 @@ void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool wok
     }
     push_local(w, actor);
     notify(system);
+}
+
+void casty__sched_spawned(casty_system_t *system, casty__actor_t *actor)
+{
+    casty__worker_t *w = casty__worker_of(system);
+    if (w != NULL && !w->guest && casty__deque_push(&w->spawns, actor)) {
+        notify(system);
+        return;
+    }
+    casty__sched_submit(system, actor, false);
 }
 
 void casty__sched_requeue(casty__worker_t *w, casty__actor_t *actor)
@@ -341,6 +361,13 @@ static casty__actor_t *steal(casty__worker_t *w)
             waited = true;
         }
         casty__actor_t *a = casty__wsqueue_steal_into(&system->workers[v].queue, &w->queue);
+        if (a == NULL) {
+            /* The oldest of its spawns: the nearest its tree's root. */
+            a = casty__deque_steal(&system->workers[v].spawns);
+            if (a != NULL) {
+                return a;
+            }
+        }
         if (a != NULL) {
             uint32_t loot = 1 + casty__wsqueue_len(&w->queue);
             if (loot >= STEAL_JUDGED) {
@@ -425,6 +452,14 @@ static casty__actor_t *find_work(casty__worker_t *w)
         push_local(w, a);
     }
     w->next_streak = 0;
+    if (w->spawn_streak < SPAWN_STREAK_MAX || casty__wsqueue_len(&w->queue) == 0) {
+        a = casty__deque_pop(&w->spawns);
+        if (a != NULL) {
+            w->spawn_streak++;
+            return a;
+        }
+    }
+    w->spawn_streak = 0;
     a = casty__wsqueue_pop(&w->queue);
     if (a == NULL) {
         a = take_injected(w);
@@ -441,7 +476,8 @@ static bool work_visible(casty_system_t *system)
         return true;
     }
     for (uint32_t i = 0; i < system->nworkers; i++) {
-        if (casty__wsqueue_len(&system->workers[i].queue) > 0) {
+        if (casty__wsqueue_len(&system->workers[i].queue) > 0 ||
+            casty__deque_len(&system->workers[i].spawns) > 0) {
             return true;
         }
     }
@@ -572,6 +608,7 @@ static void *worker_main(void *arg)
 void casty__worker_init(casty__worker_t *w, casty_system_t *system, uint32_t index, bool guest)
 {
     casty__wsqueue_init(&w->queue);
+    casty__deque_init(&w->spawns);
     w->system = system;
     w->plain_slots = system->plain_slots;
     w->guest = guest;

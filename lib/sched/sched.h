@@ -13,6 +13,7 @@
 
 #include "actor/cell.h"
 #include "casty/system.h"
+#include "queue/deque.h"
 #include "queue/wsqueue.h"
 
 /* Messages one run of an actor handles before it yields its worker. Chosen
@@ -23,13 +24,15 @@
 #define CASTY__RUN_BATCH 64u
 
 /* A worker, laid out by which threads touch which line: other workers
- * steal from `queue` (its head and tail have lines of their own) and, when
+ * steal from `queue` and `spawns` (their ends have lines of their own) and, when
  * it has waited too long, take the actor in the LIFO slot; the owner alone
  * touches the run state; the counters are the owner's to write and any
  * thread's to read (casty_system_stats). Workers sit side by side in an
  * array, so the struct is line-aligned: no worker's line holds another's. */
 typedef struct casty__worker {
     casty__wsqueue_t queue;
+    /* The actors spawned by its handlers, run newest first (queue/deque.h). */
+    casty__deque_t spawns;
 
     /* The LIFO slot: the actor last woken by this worker's sends. Its owner
      * fills and empties it by exchange; an idle worker takes it by exchange
@@ -41,9 +44,10 @@ typedef struct casty__worker {
 
     /* Owner only. */
     alignas(CK_MD_CACHELINE) uint32_t next_streak; /* runs taken from the slot in a row */
-    uint32_t next_sends; /* sends by the running handler since the slot filled */
-    uint32_t ticks;      /* runs left before the injector's turn */
-    bool plain_slots;    /* the system's, kept on this line (sched.c) */
+    uint32_t spawn_streak; /* runs taken from `spawns` in a row while `queue` waited */
+    uint32_t next_sends;   /* sends by the running handler since the slot filled */
+    uint32_t ticks;        /* runs left before the injector's turn */
+    bool plain_slots;      /* the system's, kept on this line (sched.c) */
     /* A guest: not one of the pool's, but the worker of a thread outside it
      * that runs the actor its ask has claimed (ask.c). What a guest's run
      * makes runnable goes to the injector. */
@@ -118,12 +122,12 @@ void casty__sched_spill_next(casty__worker_t *worker);
 void casty__sched_requeue(casty__worker_t *w, casty__actor_t *actor);
 
 /* True when `w` has nothing of its own to run after the actor it runs: its
- * LIFO slot and its ring are empty. Never for a guest, whose runs are the
+ * LIFO slot, its spawn deque and its ring are empty. Never for a guest, whose runs are the
  * asking thread's to end. Owner only. */
 static inline bool casty__sched_nothing_queued(casty__worker_t *w)
 {
     return !w->guest && atomic_load_explicit(&w->next, memory_order_relaxed) == NULL &&
-           casty__wsqueue_len(&w->queue) == 0;
+           casty__deque_len(&w->spawns) == 0 && casty__wsqueue_len(&w->queue) == 0;
 }
 
 /* Called on every send: counts the sends a woken actor has waited through. */
@@ -147,6 +151,11 @@ void casty__sched_stop(casty_system_t *system);
  * `casty__claim_here` points at an empty slot goes into it instead: the
  * thread runs it itself (ask.c). */
 void casty__sched_submit(casty_system_t *system, casty__actor_t *actor, bool woken);
+/* Queues an actor just spawned, runnable for its first run: on a worker of
+ * the pool, at the bottom of its spawn deque (queue/deque.h), which it runs
+ * newest first; else, or when that deque is full, as casty__sched_submit
+ * does with `woken` false. Any thread. */
+void casty__sched_spawned(casty_system_t *system, casty__actor_t *actor);
 extern __thread casty__actor_t **casty__claim_here;
 
 #endif
