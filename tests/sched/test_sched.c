@@ -1,8 +1,10 @@
 /*
  * test_sched.c - bounds the scheduler promises, from outside: an actor woken
  * into a busy worker's LIFO slot is not stranded there while the handler
- * that woke it computes, and work from a thread outside the pool is served
- * within a bounded number of runs however busy the workers are.
+ * that woke it computes, work from a thread outside the pool is served
+ * within a bounded number of runs however busy the workers are, and the
+ * actors a handler spawns start newest first, without starving the queue
+ * and without waiting for a handler that computes.
  */
 #include <criterion/criterion.h>
 
@@ -153,9 +155,10 @@ static casty_behavior_t one_shot_receive(casty_ctx_t *ctx, const casty_msg_t *ms
     return casty_stopped();
 }
 
-/* Spawns ONE_SHOTS children onto this worker's queue, tells each one
- * message, then computes until all have run or 5 s have passed: only the
- * other worker can run them meanwhile. */
+/* Spawns ONE_SHOTS children (the first CASTY__DEQUE_SIZE, 256, onto this
+ * worker's spawn deque, the rest onto its queue), tells each one message,
+ * then computes until all have run or 5 s have passed: only the other
+ * worker can run them meanwhile. */
 static casty_behavior_t blocker_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
 {
     (void)msg;
@@ -244,5 +247,160 @@ Test(sched, outside_work_during_the_thiefs_wait_does_not_put_its_steal_off_for_g
         sleep_ns(20000);
     }
     expect_drained(s, start, ", with outside tells");
+    casty_system_destroy(s);
+}
+
+/* ---- the spawn deque ---- */
+
+#define SPAWNED 5
+
+static atomic_int start_order[SPAWNED];
+static atomic_int starts;
+
+static casty_behavior_t child_setup(casty_ctx_t *ctx, const void *env)
+{
+    (void)ctx;
+    const int *index = env;
+    atomic_store(&start_order[atomic_fetch_add(&starts, 1)], *index);
+    return casty_receive_stateless(one_shot_receive);
+}
+
+/* Spawns SPAWNED children, numbered in the order of their spawns. */
+static casty_behavior_t spawner_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)msg;
+    (void)env;
+    for (int i = 0; i < SPAWNED; i++) {
+        casty_ref_t child;
+        cr_assert_eq(casty_ctx_spawn(ctx, casty_setup(child_setup, i), NULL, &child), CASTY_OK);
+    }
+    return casty_same();
+}
+
+/* A worker runs the newest of its handlers' spawns first, so that a tree of
+ * spawns is walked depth first (sched.c). */
+Test(sched, a_worker_starts_the_actors_its_handler_spawned_newest_first)
+{
+    casty_system_t *s = make_system(1);
+    casty_ref_t spawner;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(spawner_receive), NULL, &spawner),
+                 CASTY_OK);
+    uint32_t x = 0;
+    cr_assert_eq(casty_tell(spawner, MSG_GO, &x, sizeof x), CASTY_OK);
+    cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
+    cr_assert_eq(atomic_load(&starts), SPAWNED);
+    for (int i = 0; i < SPAWNED; i++) {
+        cr_expect_eq(atomic_load(&start_order[i]), SPAWNED - 1 - i, "start %d was child %d", i,
+                     atomic_load(&start_order[i]));
+    }
+    casty_system_destroy(s);
+}
+
+#define CHAIN_MAX 100000
+
+static atomic_int chain_len;
+static atomic_uint_fast64_t looper_handled;
+static atomic_uint_fast64_t looper_handled_at_chain_end;
+static atomic_int chain_done;
+
+/* One link of an endless chain: spawns the next link as it starts, and
+ * stops, until CHAIN_MAX links have run. */
+static casty_behavior_t link_setup(casty_ctx_t *ctx, const void *env)
+{
+    (void)env;
+    if (atomic_fetch_add(&chain_len, 1) + 1 >= CHAIN_MAX) {
+        atomic_store(&looper_handled_at_chain_end, atomic_load(&looper_handled));
+        atomic_store(&chain_done, 1);
+        return casty_stopped();
+    }
+    casty_ref_t next;
+    casty_ctx_spawn(ctx, casty_setup_stateless(link_setup), NULL, &next);
+    return casty_stopped();
+}
+
+/* Tells itself a message per message, so that it yields after each batch
+ * and goes to the back of its worker's queue; its first starts the chain. */
+static casty_behavior_t looper_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
+{
+    (void)msg;
+    (void)env;
+    if (atomic_fetch_add(&looper_handled, 1) == 0) {
+        casty_ref_t first;
+        casty_ctx_spawn(ctx, casty_setup_stateless(link_setup), NULL, &first);
+    }
+    if (!atomic_load(&chain_done)) {
+        uint32_t x = 0;
+        casty_tell(casty_self(ctx), MSG_HOP, &x, sizeof x);
+    }
+    return casty_same();
+}
+
+/* The deque's link is always the newest spawn; without the bound on runs
+ * from the deque in a row, the looper, back in the queue after its first
+ * batch, would not run again until the chain ended. */
+Test(sched, an_endless_chain_of_spawns_leaves_the_queue_its_turns)
+{
+    casty_system_t *s = make_system(1);
+    casty_ref_t looper;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(looper_receive), NULL, &looper), CASTY_OK);
+    uint32_t x = 0;
+    cr_assert_eq(casty_tell(looper, MSG_GO, &x, sizeof x), CASTY_OK);
+    cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
+    cr_assert_eq(atomic_load(&chain_len), CHAIN_MAX);
+    uint64_t handled = atomic_load(&looper_handled_at_chain_end);
+    cr_log_info("the looper handled %llu messages while %d links ran", (unsigned long long)handled,
+                CHAIN_MAX);
+    cr_expect_geq(handled, CHAIN_MAX / 100, "the looper handled %llu messages during the chain",
+                  (unsigned long long)handled);
+    casty_system_destroy(s);
+}
+
+static atomic_int blocked_children_ran;
+static atomic_int children_ran_while_blocked;
+
+static casty_behavior_t counted_setup(casty_ctx_t *ctx, const void *env)
+{
+    (void)ctx;
+    (void)env;
+    atomic_fetch_add(&blocked_children_ran, 1);
+    return casty_stopped();
+}
+
+/* Spawns SPAWNED children onto this worker's deque, then computes until
+ * they have all run or 5 s have passed: only the other worker can run them
+ * meanwhile, stealing them one at a time. */
+static casty_behavior_t blocked_spawner_receive(casty_ctx_t *ctx, const casty_msg_t *msg,
+                                                const void *env)
+{
+    (void)msg;
+    (void)env;
+    for (int i = 0; i < SPAWNED; i++) {
+        casty_ref_t child;
+        if (casty_ctx_spawn(ctx, casty_setup_stateless(counted_setup), NULL, &child) != CASTY_OK) {
+            return casty_same();
+        }
+    }
+    int64_t until = now_ns() + 5000000000;
+    while (atomic_load(&blocked_children_ran) < SPAWNED && now_ns() < until) {
+        /* busy: this worker does not come back to its run loop */
+    }
+    atomic_store(&children_ran_while_blocked, atomic_load(&blocked_children_ran) == SPAWNED);
+    return casty_same();
+}
+
+Test(sched, children_spawned_by_a_handler_that_computes_run_on_the_idle_worker)
+{
+    casty_system_t *s = make_system(2);
+    casty_ref_t spawner;
+    cr_assert_eq(casty_spawn(s, casty_receive_stateless(blocked_spawner_receive), NULL, &spawner),
+                 CASTY_OK);
+    cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
+    sleep_ns(50000000); /* the other worker parks */
+    uint32_t x = 0;
+    cr_assert_eq(casty_tell(spawner, MSG_GO, &x, sizeof x), CASTY_OK);
+    cr_assert_eq(casty_wait_quiet(s, WAIT_TIMEOUT), CASTY_OK);
+    cr_expect_eq(atomic_load(&blocked_children_ran), SPAWNED);
+    cr_expect_eq(atomic_load(&children_ran_while_blocked), 1,
+                 "the spawns waited on the computing worker's deque until its handler was done");
     casty_system_destroy(s);
 }

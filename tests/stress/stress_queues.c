@@ -2,6 +2,9 @@
  * so that it also runs under ThreadSanitizer:
  *  - the work-stealing queue: an owner pushing and popping while thieves
  *    steal; every item is taken exactly once;
+ *  - the spawn deque: the same, with the owner popping newest first (down
+ *    to the last item, which it and the thieves race for) and thieves
+ *    stealing one at a time;
  *  - the mailbox: many producers, one consumer that runs only when
  *    scheduled; every message arrives once, in order per producer, and the
  *    idle bit never grants a second run while one is pending;
@@ -20,6 +23,7 @@
 #include <string.h>
 
 #include "mem/envelope.h"
+#include "queue/deque.h"
 #include "queue/injector.h"
 #include "queue/mailbox.h"
 #include "queue/wsqueue.h"
@@ -113,6 +117,71 @@ static void stress_wsqueue(void)
         }
     }
     CHECK(bad == 0, "wsqueue: %u of %u items not taken exactly once", bad, ws_items);
+    free(taken);
+}
+
+/* ---- spawn deque ---- */
+
+static casty__deque_t owner_dq;
+
+static void *deque_thief_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        bool done = atomic_load(&owner_done);
+        void *item = casty__deque_steal(&owner_dq);
+        if (item != NULL) {
+            take(item);
+        } else if (done && casty__deque_len(&owner_dq) == 0) {
+            return NULL;
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+static void stress_deque(void)
+{
+    ws_items = 2000000u * scale;
+    taken = calloc(ws_items, sizeof *taken);
+    atomic_store(&owner_done, false);
+    casty__deque_init(&owner_dq);
+    pthread_t thieves[THIEVES];
+    for (int i = 0; i < THIEVES; i++) {
+        pthread_create(&thieves[i], NULL, deque_thief_main, NULL);
+    }
+    for (uint32_t i = 0; i < ws_items; i++) {
+        void *item = (void *)(uintptr_t)(i + 1);
+        while (!casty__deque_push(&owner_dq, item)) {
+            void *mine = casty__deque_pop(&owner_dq);
+            if (mine != NULL) {
+                take(mine);
+            }
+        }
+        /* Pops most of what it pushes, so the deque is often down to its
+         * last item, where a pop and a steal race. */
+        if (i % 4 != 0) {
+            void *mine = casty__deque_pop(&owner_dq);
+            if (mine != NULL) {
+                take(mine);
+            }
+        }
+    }
+    void *mine;
+    while ((mine = casty__deque_pop(&owner_dq)) != NULL) {
+        take(mine);
+    }
+    atomic_store(&owner_done, true);
+    for (int i = 0; i < THIEVES; i++) {
+        pthread_join(thieves[i], NULL);
+    }
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < ws_items; i++) {
+        if (atomic_load(&taken[i]) != 1) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "deque: %u of %u items not taken exactly once", bad, ws_items);
     free(taken);
 }
 
@@ -359,6 +428,7 @@ int main(int argc, char **argv)
         }
     }
     stress_wsqueue();
+    stress_deque();
     stress_mailbox();
     stress_injector();
     stress_envelopes();
