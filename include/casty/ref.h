@@ -55,6 +55,14 @@ static inline bool casty_ref_equal(casty_ref_t a, casty_ref_t b)
  * of another) or a thread outside every pool. Messages from one sender to
  * one receiver arrive in the order sent.
  *
+ * A thread outside every pool that runs far ahead of the actors it feeds is
+ * held back: once more than about 4 MiB of its messages of up to 224 bytes
+ * are still in mailboxes, a tell that has sent its message (whatever it
+ * returns) first waits until the actors have handled about half of them.
+ * When they handle none for 10 ms (an actor stuck in a handler), the wait
+ * ends, and twice as many may go out before the next; so a slow actor slows
+ * its senders and a stuck one never hangs them. Handlers never wait so.
+ *
  * CASTY_OK means the message entered the system and will be counted in
  * exactly one outcome (casty_stats_t): handled, unhandled, dropped, or a dead
  * letter if the actor stops first or is already stopping; a reply, an

@@ -344,6 +344,9 @@ static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint6
         casty__shard_add(&shard->refused, 1, memory_order_release);
     }
     casty__shard_add(&shard->ended, 1, memory_order_release);
+    /* Done with the tell, so that shutdown does not wait on this: hold the
+     * thread back if it has run far ahead (mem/envelope.h). */
+    casty__envelope_flow();
     return rc;
 }
 

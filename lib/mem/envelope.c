@@ -1,6 +1,7 @@
 /* The slow paths of envelope.h: making and adopting caches, starting a new
  * chunk, subtracting gathered frees, and recycling empty chunks. */
 #include "mem/envelope.h"
+#include "platform/platform.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -35,6 +36,17 @@ static void recycle(casty__envelope_chunk_t *chunk)
 {
     casty__envelope_cache_t *owner = chunk->owner;
     casty__envelope_cache_t *c = casty__thread_cache;
+    /* Exactly one recycler takes `out` to half (it only falls while the
+     * owner waits); it wakes the owner if the owner is waiting. Both here
+     * and in the wait, the write comes before the read of the other's
+     * word, sequentially consistent, so one of the two sees the other
+     * (tests/model/flow.pml). */
+    if (atomic_fetch_sub_explicit(&owner->out, 1, memory_order_seq_cst) - 1 ==
+            (int64_t)CASTY__FLOW_CHUNKS / 2 &&
+        atomic_load_explicit(&owner->flow_waiting, memory_order_seq_cst) != 0) {
+        atomic_store_explicit(&owner->flow_waiting, 0, memory_order_relaxed);
+        casty__futex_wake(&owner->flow_waiting, 1);
+    }
     if (owner == c) {
         if (c->spare_count < CASTY__CHUNK_SPARE) {
             chunk->next = c->spare;
@@ -148,6 +160,10 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         free_caches = c->next_free;
         atomic_store_explicit(&c->retired, false, memory_order_relaxed);
     }
+    if (c != NULL) {
+        c->flow_due = false; /* the last thread's business */
+        c->flow_limit = CASTY__FLOW_CHUNKS;
+    }
     pthread_mutex_unlock(&caches_lock);
     if (c == NULL) {
         c = aligned_alloc(CK_MD_CACHELINE, sizeof *c);
@@ -157,6 +173,9 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         c->bump = c->end = NULL;
         c->current = NULL;
         c->carved = c->freed_here = 0;
+        c->flow_due = false;
+        c->flow_limit = CASTY__FLOW_CHUNKS;
+        c->flow_stalls = 0;
         c->release_used = 0;
         for (uint32_t i = 0; i < CASTY__RELEASE_SLOTS; i++) {
             c->release[i].chunk = NULL;
@@ -167,6 +186,8 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         atomic_init(&c->returned, NULL);
         atomic_init(&c->pushed, 0);
         atomic_init(&c->retired, false);
+        atomic_init(&c->out, 0);
+        atomic_init(&c->flow_waiting, 0);
         pthread_mutex_lock(&caches_lock);
         c->next_all = all_caches;
         all_caches = c;
@@ -242,7 +263,59 @@ static casty__envelope_chunk_t *next_chunk(casty__envelope_cache_t *c)
     }
     chunk->next = NULL;
     atomic_store_explicit(&chunk->live, 0, memory_order_relaxed);
+    int64_t out = atomic_fetch_add_explicit(&c->out, 1, memory_order_relaxed) + 1;
+    if (out <= (int64_t)CASTY__FLOW_CHUNKS / 2) {
+        c->flow_limit = CASTY__FLOW_CHUNKS;
+    }
+    c->flow_due = out > (int64_t)c->flow_limit;
     return chunk;
+}
+
+static __thread bool flow_exempt;
+
+void casty__envelope_flow_exempt(void)
+{
+    flow_exempt = true;
+}
+
+void casty__envelope_flow_wait(casty__envelope_cache_t *c)
+{
+    c->flow_due = false;
+    if (flow_exempt) {
+        return;
+    }
+    const int64_t half = (int64_t)CASTY__FLOW_CHUNKS / 2;
+    /* The frees this thread has gathered for others' chunks would keep
+     * them out while it sleeps, its own among them. */
+    flush_release(c);
+    int64_t seen = atomic_load_explicit(&c->out, memory_order_relaxed);
+    int64_t stall_end = casty__now_ns() + CASTY__FLOW_STALL_NS;
+    atomic_store_explicit(&c->flow_waiting, 1, memory_order_seq_cst);
+    for (;;) {
+        int64_t out = atomic_load_explicit(&c->out, memory_order_seq_cst);
+        if (out <= half) {
+            break;
+        }
+        int64_t now = casty__now_ns();
+        if (out < seen) {
+            seen = out; /* chunks are coming home: the stall starts over */
+            stall_end = now + CASTY__FLOW_STALL_NS;
+        } else if (now >= stall_end) {
+            /* None came home: more may go out before the next wait. */
+            if (c->flow_limit < UINT32_MAX / 2) {
+                c->flow_limit *= 2;
+            }
+            c->flow_stalls++;
+            break;
+        }
+        casty__futex_wait(&c->flow_waiting, 1, stall_end - now);
+        if (atomic_load_explicit(&c->flow_waiting, memory_order_relaxed) == 0) {
+            /* Woken by the recycler that took `out` to half; a wait that
+             * found the word already 0 comes here too. */
+            atomic_store_explicit(&c->flow_waiting, 1, memory_order_seq_cst);
+        }
+    }
+    atomic_store_explicit(&c->flow_waiting, 0, memory_order_relaxed);
 }
 
 casty__envelope_t *casty__envelope_carve(casty__envelope_cache_t *c, size_t size)

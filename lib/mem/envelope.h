@@ -45,6 +45,24 @@
  * returned stack; and CASTY__RELEASE_SLOTS chunks of others' kept alive by
  * the counts it has gathered and not yet subtracted.
  *
+ * A thread outside the pool is held back when it runs far ahead of the
+ * actors it feeds: each cache counts its chunks out (`out`: taken for
+ * carving and not yet recycled), and a thread outside the pool that takes
+ * a chunk with more than CASTY__FLOW_CHUNKS out (4 MiB of envelopes) waits,
+ * once its tell is done, until half of them have come home. A sender that
+ * ran ahead unchecked left the actors reading envelopes long since gone
+ * cold, and faulting in fresh pages for it (fjthroughput on two cores: 16
+ * to 38 M msg/s by how the kernel placed the three threads, 37 M once
+ * held back). The wait sleeps on `flow_waiting`, which the recycler that
+ * brings `out` down to half wakes; it ends also when CASTY__FLOW_STALL_NS
+ * pass with no chunk home, as when an actor is stuck in a handler with
+ * envelopes of every chunk in its mailbox; the cache then lets twice as
+ * many chunks out before its next wait, until `out` is down to half again.
+ * A slow actor holds its senders back; a stuck one costs each a wait of
+ * 10 ms for every doubling of what it holds, and hangs none. Workers
+ * never wait (their sends are part of what the wait is for), nor does the
+ * timer thread (casty__envelope_flow_exempt).
+ *
  * Caches outlive their threads, for a chunk may hold envelopes long after
  * the thread that carved it exited. A thread's exit gives its spare and
  * returned chunks back to the allocator and puts the cache on a list for
@@ -77,6 +95,15 @@
 /* The most chunks other threads push onto a cache's returned stack between
  * two takes by its owner (1 MiB); past it, recyclers free them. */
 #define CASTY__CHUNK_RETURNED_MAX 256u
+/* Chunks out above which a thread outside the pool waits for half of them
+ * (4 MiB; chosen by fjthroughput, medians of 5 in turns: 256 and 4096
+ * chunks gave 34 M msg/s, 1024 38 M). */
+#define CASTY__FLOW_CHUNKS 1024u
+/* How long a wait for chunks goes on with none coming home. A consumer
+ * gathers its frees of a sender's chunks 64 chunks at a time (the release
+ * slots), so chunks come home 64 chunks' worth of messages after they are
+ * read: 5 ms for an actor that takes a microsecond a message. */
+#define CASTY__FLOW_STALL_NS 10000000
 
 typedef struct casty__envelope_chunk {
     struct casty__envelope_cache *owner; /* the cache that carves it */
@@ -94,6 +121,9 @@ typedef struct casty__envelope_cache {
     casty__envelope_chunk_t *current;
     uint32_t carved;                /* envelopes carved from `current` */
     uint32_t freed_here;            /* of those, freed by the owner while `current` */
+    bool flow_due;                  /* more than `flow_limit` out at the last take */
+    uint32_t flow_limit;            /* CASTY__FLOW_CHUNKS, doubled by each stalled wait */
+    uint32_t flow_stalls;           /* waits that ended at a stall: for tests */
     casty__envelope_chunk_t *spare; /* empty chunks, `spare_count` of them */
     uint32_t spare_count;
     struct casty__envelope_cache *next_free; /* on the list of caches to adopt */
@@ -108,8 +138,10 @@ typedef struct casty__envelope_cache {
     } release[CASTY__RELEASE_SLOTS];
     /* Written by other threads. */
     _Alignas(CK_MD_CACHELINE) _Atomic(casty__envelope_chunk_t *) returned;
-    _Atomic uint32_t pushed; /* chunks pushed since the owner last took them */
-    _Atomic bool retired;    /* its thread exited and no other adopted it yet */
+    _Atomic uint32_t pushed;       /* chunks pushed since the owner last took them */
+    _Atomic bool retired;          /* its thread exited and no other adopted it yet */
+    _Atomic int64_t out;           /* chunks taken for carving, not yet recycled */
+    _Atomic uint32_t flow_waiting; /* 1 while its owner waits for chunks to come home */
 } casty__envelope_cache_t;
 
 extern __thread casty__envelope_cache_t *casty__thread_cache;
@@ -120,6 +152,22 @@ void casty__envelope_release(casty__envelope_cache_t *c, casty__envelope_chunk_t
 /* Subtracts the frees this thread has gathered for another's chunk, so that
  * a thread about to sleep holds no chunk of another alive. Any thread. */
 void casty__envelope_flush(void);
+
+/* Waits until half of the chunks out of `c` have come home, or until a
+ * stall (the file's comment). Its owner, outside the pool. */
+void casty__envelope_flow_wait(casty__envelope_cache_t *c);
+/* Exempts the calling thread from the waits (the timer thread's). */
+void casty__envelope_flow_exempt(void);
+
+/* After a tell from a thread outside the pool, once it is done: waits if
+ * the thread's last chunk was taken with too many out. Any thread. */
+static inline void casty__envelope_flow(void)
+{
+    casty__envelope_cache_t *c = casty__thread_cache;
+    if (c != NULL && __builtin_expect(c->flow_due, 0)) {
+        casty__envelope_flow_wait(c);
+    }
+}
 
 /* For tests and diagnostics: the empty chunks `c` holds, spare and returned.
  * Only while no thread carves or frees through `c` as its own cache (its

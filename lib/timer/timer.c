@@ -38,6 +38,7 @@
 #include "actor/cell.h"
 #include "casty/context.h"
 #include "casty/error.h"
+#include "mem/envelope.h"
 #include "mem/pool.h"
 #include "platform/platform.h"
 #include "system/system.h"
@@ -609,6 +610,8 @@ static void *timer_main(void *arg)
     casty_system_t *system = arg;
     casty__timers_t *timers = &system->timers;
     pending_t pending = {NULL};
+    /* Timers fire on time, however far ahead of their actors they run. */
+    casty__envelope_flow_exempt();
     /* The kernel may otherwise wake a sleeper up to 50 us late, to batch
      * wake-ups. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);

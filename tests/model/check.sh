@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Model checks of the runtime's wake-up protocols (ask_wakeup.pml,
 # stop_poke.pml, lifo_slot.pml, mute.pml, watch_stop.pml, park.pml,
-# outside_count.pml, roots.pml, requeue.pml), with spin. Each check generates the
+# outside_count.pml, roots.pml, requeue.pml, flow.pml), with spin. Each check generates the
 # verifier for one variant of a model, compiles it and runs the exhaustive
 # search. A correct variant must report no error; a broken one must report
 # the error it was written to show, so the model is seen to be able to
@@ -160,5 +160,11 @@ check requeue.pml "invalid end state" "the tick takes X before A is pushed: A wa
     -DTAKE_BEFORE_PUSH
 check requeue.pml "invalid end state" "the parker's last look skips the queue: A waits" \
     -DLOOK_SKIPS_QUEUE
+
+check flow.pml pass "an outside sender waits for two chunks to come home"
+check flow.pml "invalid end state" "the sender reads out before it sets its flag: it sleeps on" \
+    -DCHECK_BEFORE_FLAG
+check flow.pml "invalid end state" "the recycler reads the flag before its subtraction" \
+    -DREAD_BEFORE_SUB
 
 exit $failed
