@@ -21,10 +21,17 @@
  * other's index before it moved cannot both miss each other: when only one
  * item is left, both go through the compare-and-swap on `top` and exactly
  * one wins. (RMWs rather than fences, so that ThreadSanitizer understands
- * them.) A slot is rewritten only once `top` has passed it and the ring has
- * wrapped, which push refuses while a thief could still claim it; slots are
- * relaxed atomics, so a thief's read racing a rewrite that its failing
- * compare-and-swap then discards is not a data race.
+ * them.) A slot is rewritten either after the ring has wrapped, which push
+ * refuses until `top` has passed the slot (so a thief's claim of the old
+ * item fails), or right after the owner popped it without the
+ * compare-and-swap, which it does only after seeing `top` below it: a thief
+ * that then claims that index read `bottom` after the pop lowered it, and
+ * finds the deque empty. Slots are relaxed atomics, so a thief's read
+ * racing a rewrite that its failing compare-and-swap then discards is not
+ * a data race.
+ *
+ * Newest first, the oldest item can wait for as long as newer ones keep
+ * coming; the scheduler bounds that wait (sched.c, SPAWNS_WAIT_MAX_NS).
  *
  * Items are borrowed pointers; the deque owns no memory beyond itself. */
 #ifndef CASTY_LIB_DEQUE_H
@@ -63,7 +70,8 @@ void *casty__deque_pop(casty__deque_t *q);
  * but the owner. */
 void *casty__deque_steal(casty__deque_t *q);
 
-/* Items queued, as seen now: exact for the owner, a hint for others. */
+/* Items queued, as seen now: for the owner, at least as many as there
+ * are (a thief may have just taken one), a hint for others. */
 static inline uint32_t casty__deque_len(casty__deque_t *q)
 {
     int64_t bottom = atomic_load_explicit(&q->bottom, memory_order_acquire);

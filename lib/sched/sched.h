@@ -44,10 +44,16 @@ typedef struct casty__worker {
 
     /* Owner only. */
     alignas(CK_MD_CACHELINE) uint32_t next_streak; /* runs taken from the slot in a row */
-    uint32_t spawn_streak; /* runs taken from `spawns` in a row while `queue` waited */
-    uint32_t next_sends;   /* sends by the running handler since the slot filled */
-    uint32_t ticks;        /* runs left before the injector's turn */
-    bool plain_slots;      /* the system's, kept on this line (sched.c) */
+    uint32_t spawn_streak; /* runs taken from `spawns` in a row (sched.c, find_work) */
+    /* The deque's oldest, watched (sched.c, take_spawned): its `top` when
+     * last seen to move, when that was, and takes from it since the last
+     * look. */
+    int64_t spawns_top;
+    int64_t spawns_top_ns;
+    uint32_t spawns_looks;
+    uint32_t next_sends; /* sends by the running handler since the slot filled */
+    uint32_t ticks;      /* runs left before the injector's turn */
+    bool plain_slots;    /* the system's, kept on this line (sched.c) */
     /* A guest: not one of the pool's, but the worker of a thread outside it
      * that runs the actor its ask has claimed (ask.c). What a guest's run
      * makes runnable goes to the injector. */
@@ -146,7 +152,8 @@ void casty__worker_init(casty__worker_t *w, casty_system_t *system, uint32_t ind
 int casty__sched_start(casty_system_t *system);
 void casty__sched_stop(casty_system_t *system);
 /* Makes `actor` runnable. `woken` says a message woke it (it may then run
- * next on this worker); otherwise it yielded or is new, and goes behind the
+ * next on this worker); otherwise it yielded or is new (spawns made on a
+ * worker go through casty__sched_spawned instead), and goes behind the
  * others. Any thread. On a thread outside the pool, an actor woken while
  * `casty__claim_here` points at an empty slot goes into it instead: the
  * thread runs it itself (ask.c). */
