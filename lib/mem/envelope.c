@@ -175,6 +175,7 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         c->carved = c->freed_here = 0;
         c->flow_due = false;
         c->flow_limit = CASTY__FLOW_CHUNKS;
+        c->flow_waits = 0;
         c->flow_stalls = 0;
         c->release_used = 0;
         for (uint32_t i = 0; i < CASTY__RELEASE_SLOTS; i++) {
@@ -284,6 +285,7 @@ void casty__envelope_flow_wait(casty__envelope_cache_t *c)
     if (flow_exempt) {
         return;
     }
+    c->flow_waits++;
     const int64_t half = (int64_t)CASTY__FLOW_CHUNKS / 2;
     /* The frees this thread has gathered for others' chunks would keep
      * them out while it sleeps, its own among them. */

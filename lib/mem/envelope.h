@@ -123,7 +123,8 @@ typedef struct casty__envelope_cache {
     uint32_t freed_here;            /* of those, freed by the owner while `current` */
     bool flow_due;                  /* more than `flow_limit` out at the last take */
     uint32_t flow_limit;            /* CASTY__FLOW_CHUNKS, doubled by each stalled wait */
-    uint32_t flow_stalls;           /* waits that ended at a stall: for tests */
+    uint32_t flow_waits;            /* waits begun, for tests */
+    uint32_t flow_stalls;           /* of those, ended at a stall, for tests */
     casty__envelope_chunk_t *spare; /* empty chunks, `spare_count` of them */
     uint32_t spare_count;
     struct casty__envelope_cache *next_free; /* on the list of caches to adopt */
