@@ -60,9 +60,10 @@ CASTY_API int casty_inbox_fd(const casty_inbox_t *inbox);
 
 /* Takes up to `max` waiting messages (0 for all that wait), calling
  * fn(arg, msg) for each, and returns how many it took (0 when none was
- * waiting: never blocks, nor waits for a sender caught halfway). When
- * messages are left, because of `max` or because one was still on its way
- * in, the fd stays readable. `fn` must not call casty_inbox_take or
+ * waiting: never blocks, nor waits for a sender caught halfway; a tell
+ * from `fn` may, as any tell from a thread outside the pool: casty/ref.h).
+ * When messages are left, because of `max` or because one was still on its
+ * way in, the fd stays readable. `fn` must not call casty_inbox_take or
  * casty_inbox_destroy on this inbox; it may tell anything. The owning
  * thread only, one call at a time; any thread may own an inbox, a worker's
  * included (it does not block).

@@ -126,7 +126,9 @@ CASTY_API int casty_ctx_spawn_with(casty_ctx_t *ctx, casty_behavior_t behavior,
  * end of a shutdown (CASTY_ESHUTDOWN). The caller keeps `payload`. As with
  * casty_tell, casty_system_destroy must not run meanwhile.
  * Errors: those of casty_tell, CASTY_ETIMEDOUT (no room came in time; the
- * message was not sent and is counted nowhere), CASTY_EDEADLK. */
+ * message was not sent and is counted nowhere), CASTY_EDEADLK. From a
+ * thread outside the pool it may wait after the send, as casty_tell does
+ * (casty/ref.h), beyond `timeout`. */
 CASTY_API int casty_tell_wait(casty_ref_t to, uint32_t type, const void *payload, size_t size,
                               casty_duration_t timeout);
 

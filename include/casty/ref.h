@@ -55,13 +55,18 @@ static inline bool casty_ref_equal(casty_ref_t a, casty_ref_t b)
  * of another) or a thread outside every pool. Messages from one sender to
  * one receiver arrive in the order sent.
  *
- * A thread outside every pool that runs far ahead of the actors it feeds is
- * held back: once more than about 4 MiB of its messages of up to 224 bytes
- * are still in mailboxes, a tell that has sent its message (whatever it
- * returns) first waits until the actors have handled about half of them.
- * When they handle none for 10 ms (an actor stuck in a handler), the wait
- * ends, and twice as many may go out before the next; so a slow actor slows
- * its senders and a stuck one never hangs them. Handlers never wait so.
+ * A thread that is no worker of any pool (the blocking threads of
+ * casty_ctx_pipe and the callbacks of casty_inbox_take included) is held
+ * back when it runs far ahead of the actors it feeds. Its messages of up to
+ * 224 bytes are carved from 4 KiB chunks, each of which comes home once all
+ * its messages are handled; once more than 1,024 of its chunks (4 MiB) are
+ * out, a tell that has sent its message (whatever it returns) waits until
+ * 512 are. When no chunk comes home for 10 ms (an actor stuck in a handler,
+ * with a message in every chunk), the wait ends, and twice as many may go
+ * out before the next one, until 512 are out again; so a slow actor slows
+ * its senders and a stuck one never hangs them. A casty_tell_wait's
+ * `timeout` does not bound this wait. Handlers never wait so, whichever
+ * system they tell, nor does casty_ask before it has run its target.
  *
  * CASTY_OK means the message entered the system and will be counted in
  * exactly one outcome (casty_stats_t): handled, unhandled, dropped, or a dead

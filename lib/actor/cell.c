@@ -345,8 +345,12 @@ static inline __attribute__((always_inline)) int send(casty__cell_t *cell, uint6
     }
     casty__shard_add(&shard->ended, 1, memory_order_release);
     /* Done with the tell, so that shutdown does not wait on this: hold the
-     * thread back if it has run far ahead (mem/envelope.h). */
-    casty__envelope_flow();
+     * thread back if it has run far ahead (mem/envelope.h). Not a worker
+     * of another system (a handler never waits), nor an ask whose target
+     * this thread is about to run (ask.c waits after its run). */
+    if (casty__current_worker == NULL && casty__claim_here == NULL) {
+        casty__envelope_flow();
+    }
     return rc;
 }
 

@@ -455,6 +455,7 @@ int casty_ask_info(casty_ref_t target, uint32_t type, void *request, size_t requ
     if (claimed != NULL) {
         run_claimed(system, claimed);
     }
+    casty__envelope_flow(); /* which the send left for after the run */
     bool own = true;
     if (rc == CASTY_OK) {
         rc = await_reply(system, p, gen, target, reply, reply_size, info, timeout, &own);

@@ -163,6 +163,7 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
     if (c != NULL) {
         c->flow_due = false; /* the last thread's business */
         c->flow_limit = CASTY__FLOW_CHUNKS;
+        c->flow_waits = c->flow_stalls = c->flow_woken = 0;
     }
     pthread_mutex_unlock(&caches_lock);
     if (c == NULL) {
@@ -177,6 +178,7 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         c->flow_limit = CASTY__FLOW_CHUNKS;
         c->flow_waits = 0;
         c->flow_stalls = 0;
+        c->flow_woken = 0;
         c->release_used = 0;
         for (uint32_t i = 0; i < CASTY__RELEASE_SLOTS; i++) {
             c->release[i].chunk = NULL;
@@ -273,6 +275,7 @@ static casty__envelope_chunk_t *next_chunk(casty__envelope_cache_t *c)
 }
 
 static __thread bool flow_exempt;
+_Atomic uint32_t casty__flow_waiters;
 
 void casty__envelope_flow_exempt(void)
 {
@@ -292,6 +295,7 @@ void casty__envelope_flow_wait(casty__envelope_cache_t *c)
     flush_release(c);
     int64_t seen = atomic_load_explicit(&c->out, memory_order_relaxed);
     int64_t stall_end = casty__now_ns() + CASTY__FLOW_STALL_NS;
+    atomic_fetch_add_explicit(&casty__flow_waiters, 1, memory_order_relaxed);
     atomic_store_explicit(&c->flow_waiting, 1, memory_order_seq_cst);
     for (;;) {
         int64_t out = atomic_load_explicit(&c->out, memory_order_seq_cst);
@@ -314,10 +318,12 @@ void casty__envelope_flow_wait(casty__envelope_cache_t *c)
         if (atomic_load_explicit(&c->flow_waiting, memory_order_relaxed) == 0) {
             /* Woken by the recycler that took `out` to half; a wait that
              * found the word already 0 comes here too. */
+            c->flow_woken++;
             atomic_store_explicit(&c->flow_waiting, 1, memory_order_seq_cst);
         }
     }
     atomic_store_explicit(&c->flow_waiting, 0, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&casty__flow_waiters, 1, memory_order_relaxed);
 }
 
 casty__envelope_t *casty__envelope_carve(casty__envelope_cache_t *c, size_t size)

@@ -119,12 +119,15 @@ typedef struct casty__envelope_cache {
     unsigned char *bump; /* the next envelope of `current` */
     unsigned char *end;  /* the end of `current`'s lines asked for so far (envelope.c) */
     casty__envelope_chunk_t *current;
-    uint32_t carved;                /* envelopes carved from `current` */
-    uint32_t freed_here;            /* of those, freed by the owner while `current` */
-    bool flow_due;                  /* more than `flow_limit` out at the last take */
-    uint32_t flow_limit;            /* CASTY__FLOW_CHUNKS, doubled by each stalled wait */
-    uint32_t flow_waits;            /* waits begun, for tests */
-    uint32_t flow_stalls;           /* of those, ended at a stall, for tests */
+    uint32_t carved;     /* envelopes carved from `current` */
+    uint32_t freed_here; /* of those, freed by the owner while `current` */
+    bool flow_due;       /* more than `flow_limit` out at the last take */
+    uint32_t flow_limit; /* CASTY__FLOW_CHUNKS, doubled by each stalled wait */
+    /* For tests, since the thread took the cache: waits begun, those that
+     * ended at a stall, and wake-ups by a recycler. */
+    uint32_t flow_waits;
+    uint32_t flow_stalls;
+    uint32_t flow_woken;
     casty__envelope_chunk_t *spare; /* empty chunks, `spare_count` of them */
     uint32_t spare_count;
     struct casty__envelope_cache *next_free; /* on the list of caches to adopt */
@@ -159,6 +162,11 @@ void casty__envelope_flush(void);
 void casty__envelope_flow_wait(casty__envelope_cache_t *c);
 /* Exempts the calling thread from the waits (the timer thread's). */
 void casty__envelope_flow_exempt(void);
+/* Threads waiting for their chunks now. While any does, workers give back
+ * what they have gathered of others' chunks after every run (sched.c),
+ * rather than 64 chunks late: a slow actor's chunks then come home as it
+ * reads them, and its sender's wait ends by a wake-up, not at a stall. */
+extern _Atomic uint32_t casty__flow_waiters;
 
 /* After a tell from a thread outside the pool, once it is done: waits if
  * the thread's last chunk was taken with too many out. Any thread. */

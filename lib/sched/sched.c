@@ -643,6 +643,9 @@ static void *worker_main(void *arg)
         }
         if (a != NULL) {
             casty__actor_run(w, a);
+            if (atomic_load_explicit(&casty__flow_waiters, memory_order_relaxed) != 0) {
+                casty__envelope_flush(); /* a sender waits for its chunks */
+            }
         }
     }
     casty__current_worker = NULL;

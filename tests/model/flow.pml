@@ -12,7 +12,7 @@
  * wake in the runtime follows the store that clears it, and a sleep that
  * begins after that store returns at once. The runtime's wait also ends
  * after CASTY__FLOW_STALL_NS with no chunk home, which would hide a lost
- * wake-up behind a 1 ms delay; the model has no such timeout, so a lost
+ * wake-up behind a 10 ms delay; the model has no such timeout, so a lost
  * wake-up shows as the owner asleep for good.
  *
  * Properties: no lost wake-up: once every recycler is done, the owner has

@@ -7,7 +7,9 @@
  * by the workers recycling its chunks; in every other round one
  * actor is stuck in a handler for 30 ms while a sender feeds it, so that
  * the stalled wait runs too. Checks that every message is handled, that
- * the senders waited, and that none hung (the program's timeout).
+ * the senders waited, that in the rounds with no stuck actor some wait
+ * ended by a recycler's wake-up, and that none hung (the program's
+ * timeout).
  *
  * Usage: stress_flow [scale]   (default 1)
  * Exit status 0 on success, 1 with a message on stderr on failure.
@@ -57,7 +59,8 @@ static casty_behavior_t slow_receive(casty_ctx_t *ctx, const casty_msg_t *msg, c
 typedef struct sender {
     pthread_t thread;
     casty_ref_t to;
-    uint32_t waits;
+    uint32_t waits; /* its waits, and those ended by a recycler's wake-up */
+    uint32_t woken;
     int failed;
 } sender_t;
 
@@ -70,7 +73,9 @@ static void *send_all(void *arg)
             return NULL;
         }
     }
+    /* A thread's counts start at its first send, in the cache it took. */
     s->waits = casty__thread_cache != NULL ? casty__thread_cache->flow_waits : 0;
+    s->woken = casty__thread_cache != NULL ? casty__thread_cache->flow_woken : 0;
     return NULL;
 }
 
@@ -102,9 +107,11 @@ int main(int argc, char **argv)
             pthread_create(&senders[i].thread, NULL, send_all, &senders[i]);
         }
         uint32_t waits = 0;
+        uint32_t woken = 0;
         for (int i = 0; i < SENDERS; i++) {
             pthread_join(senders[i].thread, NULL);
             waits += senders[i].waits;
+            woken += senders[i].woken;
             if (senders[i].failed) {
                 fprintf(stderr, "stress_flow: round %d: a tell failed\n", r);
                 failures++;
@@ -122,6 +129,11 @@ int main(int argc, char **argv)
         }
         if (waits == 0) {
             fprintf(stderr, "stress_flow: round %d: no sender waited\n", r);
+            failures++;
+        }
+        if (r % 2 == 0 && woken == 0) {
+            fprintf(stderr, "stress_flow: round %d: no wait ended by a wake-up (%u waits)\n", r,
+                    waits);
             failures++;
         }
         casty_system_destroy(system);
