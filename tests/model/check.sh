@@ -160,6 +160,9 @@ check requeue.pml "invalid end state" "the tick takes X before A is pushed: A wa
     -DTAKE_BEFORE_PUSH
 check requeue.pml "invalid end state" "the parker's last look skips the queue: A waits" \
     -DLOOK_SKIPS_QUEUE
+check requeue.pml pass "the same with C spawned onto the owner's deque" -DSPAWN_C
+check requeue.pml "invalid end state" "the parker's last look skips the deque: C waits" \
+    -DSPAWN_C -DLOOK_SKIPS_DEQUE
 
 check flow.pml pass "an outside sender waits for two chunks to come home"
 check flow.pml "invalid end state" "the sender reads out before it sets its flag: it sleeps on" \

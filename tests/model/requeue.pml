@@ -14,7 +14,13 @@
  * WAKE_B, A's run also wakes actor B, which goes onto the owner's queue
  * with a notify, so that the requeue finds B queued and takes its other
  * branch (in the runtime B goes to the LIFO slot, which wakes as a push
- * does; the slot, its watch and its plain accesses are lifo_slot.pml's). Accesses are modelled
+ * does; the slot, its watch and its plain accesses are lifo_slot.pml's).
+ * With SPAWN_C, A's run also spawns actor C, which goes onto the owner's
+ * spawn deque (queue/deque.h) with a notify, and may then compute for as
+ * long as the search lasts, before its requeue: the requeue counts the deque
+ * as queued, the owner's find_work takes from its deque before its queue,
+ * the idle worker steals from it after the queue, and the parker's last
+ * look includes it. Accesses are modelled
  * sequentially consistent: the orderings of the counts, the looks and the
  * plain loads that membarrier stands in for are the subject of
  * lifo_slot.pml, not of this model.
@@ -46,16 +52,24 @@
  *                     A: the idle worker, woken for X, finds the injector
  *                     empty and the queue not yet filled, sleeps again, and
  *                     A waits behind X's long run.
+ *  LOOK_SKIPS_DEQUE   (with SPAWN_C) the parker's last look leaves out the
+ *                     deque: C's notify reads no sleeper, A's handler
+ *                     computes on after its spawn, and the idle worker,
+ *                     counted in after that read, sees nothing and sleeps
+ *                     while C waits.
  *
  * Not a variant: a requeue that never notifies, even with B queued, passes
  * here too (tried, and in a version with two idle workers and two outside
  * pushes): B's own notify wakes an idle worker, which then sees every actor
  * queued. The notify of the not-alone branch is kept as the other pushes'
- * is, not because a check here needs it. */
+ * is, not because a check here needs it. Likewise a requeue whose look
+ * leaves the deque out passes with SPAWN_C (tried): C's own notify covers
+ * it. */
 
 #define A 1
 #define B 2
 #define X 3
+#define C 4
 
 /* The owner's queue, a FIFO of at most two actors: push at the back, pop
  * and steal at the front (a steal of one or two takes one, as the ring's
@@ -63,13 +77,15 @@
 byte q[2];
 byte qn = 0;
 byte inj = 0; /* the injector: 0 or X */
+byte dq = 0;  /* the owner's spawn deque: 0 or C */
 
 byte sleepers = 0;
 byte wake_seq = 0;
 bool asleep[2];
 bool quit = false;
 
-byte runs[4]; /* ghosts: how many times each actor ran */
+byte runs[5]; /* ghosts: how many times each actor ran */
+byte a_computes = 0; /* ghost: A's run with C's spawn goes on for good */
 
 inline push(x)
 {
@@ -90,6 +106,12 @@ inline take_front(r)
 inline take_injected(r)
 {
     d_step { r = inj; inj = 0 }
+}
+
+/* The owner's pop or a thief's steal: with one item, the same take. */
+inline take_spawned(r)
+{
+    d_step { r = dq; dq = 0 }
 }
 
 inline futex_wake_one()
@@ -120,10 +142,12 @@ inline park(me)
     seq = wake_seq;
     d_step { sleepers++ }
     if
-#ifndef LOOK_SKIPS_QUEUE
+#if defined(LOOK_SKIPS_QUEUE)
+    :: inj != 0 || dq != 0 || quit -> skip
+#elif defined(LOOK_SKIPS_DEQUE)
     :: inj != 0 || qn > 0 || quit -> skip
 #else
-    :: inj != 0 || quit -> skip
+    :: inj != 0 || qn > 0 || dq != 0 || quit -> skip
 #endif
     :: else ->
         atomic {
@@ -153,6 +177,14 @@ active proctype owner()
     push(B);
     notify();
 #endif
+#ifdef SPAWN_C
+    dq = C; /* casty__sched_spawned: the deque's push, then a notify */
+    notify();
+    if
+    :: a_computes = 1; goto end_busy /* A's handler computes on after its spawn */
+    :: skip
+    fi;
+#endif
 #ifdef TAKE_BEFORE_PUSH
     if
     :: take_injected(a)
@@ -160,7 +192,7 @@ active proctype owner()
     fi;
 #endif
     /* casty__sched_requeue(owner, A) */
-    alone = (qn == 0);
+    alone = (qn == 0 && dq == 0);
     push(A);
     if
     :: !alone -> notify()
@@ -170,11 +202,15 @@ active proctype owner()
     do
     :: quit -> break
     :: else ->
-        /* find_work: the tick's look at the injector, the queue, the
-         * injector. */
+        /* find_work: the tick's look at the injector, the deque, the
+         * queue, the injector. */
         if
         :: a == 0 -> take_injected(a)
         :: skip
+        fi;
+        if
+        :: a == 0 -> take_spawned(a)
+        :: else -> skip
         fi;
         if
         :: a == 0 -> take_front(a)
@@ -208,10 +244,15 @@ active proctype idle()
     do
     :: quit -> break
     :: else ->
-        /* find_work: nothing of its own; the injector, then a steal. */
+        /* find_work: nothing of its own; the injector, then a steal from
+         * the queue, then from the deque. */
         take_injected(a);
         if
         :: a == 0 -> take_front(a)
+        :: else -> skip
+        fi;
+        if
+        :: a == 0 -> take_spawned(a)
         :: else -> skip
         fi;
         if
@@ -235,8 +276,10 @@ done:
 active proctype shutdown()
 {
 end_waiting:
-#ifdef WAKE_B
+#if defined(WAKE_B)
     runs[A] + runs[B] + runs[X] == 3;
+#elif defined(SPAWN_C)
+    runs[A] + a_computes + runs[C] + runs[X] == 3;
 #else
     runs[A] + runs[X] == 2;
 #endif
