@@ -160,11 +160,6 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         free_caches = c->next_free;
         atomic_store_explicit(&c->retired, false, memory_order_relaxed);
     }
-    if (c != NULL) {
-        c->flow_due = false; /* the last thread's business */
-        c->flow_limit = CASTY__FLOW_CHUNKS;
-        c->flow_waits = c->flow_stalls = c->flow_woken = 0;
-    }
     pthread_mutex_unlock(&caches_lock);
     if (c == NULL) {
         c = aligned_alloc(CK_MD_CACHELINE, sizeof *c);
@@ -174,11 +169,6 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         c->bump = c->end = NULL;
         c->current = NULL;
         c->carved = c->freed_here = 0;
-        c->flow_due = false;
-        c->flow_limit = CASTY__FLOW_CHUNKS;
-        c->flow_waits = 0;
-        c->flow_stalls = 0;
-        c->flow_woken = 0;
         c->release_used = 0;
         for (uint32_t i = 0; i < CASTY__RELEASE_SLOTS; i++) {
             c->release[i].chunk = NULL;
@@ -196,6 +186,11 @@ casty__envelope_cache_t *casty__envelope_cache_create(void)
         all_caches = c;
         pthread_mutex_unlock(&caches_lock);
     }
+    /* A new thread's flow starts afresh, in an adopted cache too (its
+     * chunks out stay counted: they come home to it). */
+    c->flow_due = false;
+    c->flow_limit = CASTY__FLOW_CHUNKS;
+    c->flow_waits = c->flow_stalls = c->flow_woken = 0;
     pthread_setspecific(exit_key, c);
     casty__thread_cache = c;
     return c;

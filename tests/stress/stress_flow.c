@@ -14,28 +14,14 @@
  * Usage: stress_flow [scale]   (default 1)
  * Exit status 0 on success, 1 with a message on stderr on failure.
  */
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-#include "casty/casty.h"
 #include "mem/envelope.h"
+#include "support.h"
 
 #define SENDERS 3
 #define TELLS 150000u
 
 static _Atomic uint64_t handled;
 static atomic_int stuck;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static casty_behavior_t slow_receive(casty_ctx_t *ctx, const casty_msg_t *msg, const void *env)
 {
@@ -85,11 +71,8 @@ int main(int argc, char **argv)
     int rounds = (int)(4 * scale) > 0 ? (int)(4 * scale) : 1;
     int failures = 0;
     for (int r = 0; r < rounds; r++) {
-        casty_config_t config;
-        casty_config_init(&config);
-        config.workers = 2;
         casty_system_t *system = NULL;
-        if (casty_system_create(&config, &system) != CASTY_OK) {
+        if (create_system(2, &system) != CASTY_OK) {
             fprintf(stderr, "stress_flow: casty_system_create failed\n");
             return 1;
         }

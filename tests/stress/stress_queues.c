@@ -57,6 +57,20 @@ static void take(void *item)
     atomic_fetch_add_explicit(&taken[id], 1, memory_order_relaxed);
 }
 
+/* Checks that each of the ws_items items was taken exactly once, and frees
+ * the counts. */
+static void expect_taken_once(const char *what)
+{
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < ws_items; i++) {
+        if (atomic_load(&taken[i]) != 1) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "%s: %u of %u items not taken exactly once", what, bad, ws_items);
+    free(taken);
+}
+
 static void *thief_main(void *arg)
 {
     casty__wsqueue_t *own = arg;
@@ -110,14 +124,7 @@ static void stress_wsqueue(void)
     for (int i = 0; i < THIEVES; i++) {
         pthread_join(thieves[i], NULL);
     }
-    uint32_t bad = 0;
-    for (uint32_t i = 0; i < ws_items; i++) {
-        if (atomic_load(&taken[i]) != 1) {
-            bad++;
-        }
-    }
-    CHECK(bad == 0, "wsqueue: %u of %u items not taken exactly once", bad, ws_items);
-    free(taken);
+    expect_taken_once("wsqueue");
 }
 
 /* ---- spawn deque ---- */
@@ -175,14 +182,7 @@ static void stress_deque(void)
     for (int i = 0; i < THIEVES; i++) {
         pthread_join(thieves[i], NULL);
     }
-    uint32_t bad = 0;
-    for (uint32_t i = 0; i < ws_items; i++) {
-        if (atomic_load(&taken[i]) != 1) {
-            bad++;
-        }
-    }
-    CHECK(bad == 0, "deque: %u of %u items not taken exactly once", bad, ws_items);
-    free(taken);
+    expect_taken_once("deque");
 }
 
 /* ---- mailbox ---- */
